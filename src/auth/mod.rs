@@ -1,0 +1,215 @@
+//! Access tokens for Microsoft Graph.
+//!
+//! A [`TokenSource`] knows one way of getting a token (client secret today; certificates,
+//! workload identity and managed identity plug in beside it). A [`TokenProvider`] wraps any
+//! source with what every credential type needs: a cache, refresh shortly before expiry, and a
+//! single request in flight however many callers wait.
+
+mod client_secret;
+mod error;
+mod oauth;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use tokio::sync::Mutex;
+// tokio's clock, so tests can pause and advance time through a token's lifetime.
+use tokio::time::Instant;
+
+pub use client_secret::ClientSecretSource;
+pub use error::TokenError;
+
+use crate::config::Secret;
+use crate::telemetry::Telemetry;
+
+/// A boxed future, so token sources can be trait objects.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A bearer token and how long it stays valid.
+#[derive(Clone, Debug)]
+pub struct AccessToken {
+    /// The bearer token; never logged.
+    pub token: Secret,
+    /// Lifetime reported by the token endpoint, counted from when the response arrived.
+    pub expires_in: Duration,
+}
+
+/// One way of obtaining an access token.
+pub trait TokenSource: Send + Sync {
+    /// Requests a new token from the identity endpoint.
+    fn fetch(&self) -> BoxFuture<'_, Result<AccessToken, TokenError>>;
+    /// Short name of the credential type for logs, e.g. `client_secret`.
+    fn kind(&self) -> &'static str;
+}
+
+/// Refresh when less than this fraction of a token's lifetime remains...
+const REFRESH_FRACTION: f64 = 0.1;
+/// ...but never later than this before expiry (Entra tokens last about an hour).
+const REFRESH_MARGIN_MAX: Duration = Duration::from_secs(300);
+
+struct Cached {
+    token: Secret,
+    refresh_at: Instant,
+    expires_at: Instant,
+}
+
+/// Caches a source's token and refreshes it once for all callers.
+pub struct TokenProvider {
+    /// Where tokens come from.
+    source: Box<dyn TokenSource>,
+    /// The current token. The async mutex is held across a refresh, which is what makes
+    /// concurrent callers wait for one request instead of each sending their own.
+    cache: Mutex<Option<Cached>>,
+    /// Value of the `tenant` label on token metrics.
+    tenant: String,
+    /// Where refreshes are counted.
+    telemetry: Telemetry,
+}
+
+impl TokenProvider {
+    /// Wraps `source` for `tenant`.
+    pub fn new(source: Box<dyn TokenSource>, tenant: String, telemetry: Telemetry) -> Self {
+        tracing::info!(tenant = %tenant, credential = source.kind(), "using credential");
+        TokenProvider {
+            source,
+            cache: Mutex::new(None),
+            tenant,
+            telemetry,
+        }
+    }
+
+    /// A valid token, from the cache when it is not due for refresh.
+    pub async fn token(&self) -> Result<Secret, TokenError> {
+        let mut cache = self.cache.lock().await;
+        if let Some(c) = cache.as_ref() {
+            if Instant::now() < c.refresh_at {
+                return Ok(c.token.clone());
+            }
+        }
+        self.refresh(&mut cache).await
+    }
+
+    /// Called after Graph rejected `rejected` with 401: fetches a new token unless another
+    /// caller already replaced that one.
+    pub async fn token_after_rejection(&self, rejected: &Secret) -> Result<Secret, TokenError> {
+        let mut cache = self.cache.lock().await;
+        if let Some(c) = cache.as_ref() {
+            if &c.token != rejected && Instant::now() < c.expires_at {
+                return Ok(c.token.clone());
+            }
+        }
+        self.refresh(&mut cache).await
+    }
+
+    async fn refresh(&self, cache: &mut Option<Cached>) -> Result<Secret, TokenError> {
+        let started = Instant::now();
+        match self.source.fetch().await {
+            Ok(t) => {
+                self.count("success");
+                let margin = t.expires_in.mul_f64(REFRESH_FRACTION).min(REFRESH_MARGIN_MAX);
+                tracing::debug!(tenant = %self.tenant, expires_in = ?t.expires_in, "token refreshed");
+                *cache = Some(Cached {
+                    token: t.token.clone(),
+                    refresh_at: started + t.expires_in.saturating_sub(margin),
+                    expires_at: started + t.expires_in,
+                });
+                Ok(t.token)
+            }
+            Err(e) => {
+                self.count("error");
+                // A token that is still valid keeps working while the endpoint has trouble.
+                if let Some(c) = cache.as_ref() {
+                    if Instant::now() < c.expires_at && e.is_transient() {
+                        tracing::warn!(tenant = %self.tenant, error = %e, "token refresh failed; using the current token until it expires");
+                        return Ok(c.token.clone());
+                    }
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn count(&self, result: &str) {
+        self.telemetry
+            .token_refreshes
+            .with_label_values(&[self.tenant.as_str(), result])
+            .inc();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+
+    struct Counting {
+        calls: Arc<AtomicU32>,
+        lifetime: Duration,
+    }
+
+    impl TokenSource for Counting {
+        fn fetch(&self) -> BoxFuture<'_, Result<AccessToken, TokenError>> {
+            Box::pin(async move {
+                let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                Ok(AccessToken {
+                    token: Secret::new(format!("token-{n}")),
+                    expires_in: self.lifetime,
+                })
+            })
+        }
+        fn kind(&self) -> &'static str {
+            "test"
+        }
+    }
+
+    fn provider(lifetime: Duration) -> (Arc<TokenProvider>, Arc<AtomicU32>) {
+        let calls = Arc::new(AtomicU32::new(0));
+        let source = Counting {
+            calls: calls.clone(),
+            lifetime,
+        };
+        let p = TokenProvider::new(Box::new(source), "t".into(), Telemetry::new());
+        (Arc::new(p), calls)
+    }
+
+    #[tokio::test]
+    async fn concurrent_callers_share_one_request() {
+        let (p, calls) = provider(Duration::from_secs(3600));
+        let tasks: Vec<_> = (0..16)
+            .map(|_| {
+                let p = p.clone();
+                tokio::spawn(async move { p.token().await.unwrap() })
+            })
+            .collect();
+        for t in tasks {
+            assert_eq!(t.await.unwrap().expose(), "token-1");
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn refreshes_before_expiry() {
+        let (p, calls) = provider(Duration::from_secs(100));
+        assert_eq!(p.token().await.unwrap().expose(), "token-1");
+        // 10 % of 100 s before expiry is 90 s after issue.
+        tokio::time::advance(Duration::from_secs(85)).await;
+        assert_eq!(p.token().await.unwrap().expose(), "token-1");
+        tokio::time::advance(Duration::from_secs(6)).await;
+        assert_eq!(p.token().await.unwrap().expose(), "token-2");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn rejection_refreshes_once_for_all_holders_of_the_old_token() {
+        let (p, calls) = provider(Duration::from_secs(3600));
+        let old = p.token().await.unwrap();
+        let a = p.token_after_rejection(&old).await.unwrap();
+        let b = p.token_after_rejection(&old).await.unwrap();
+        assert_eq!(a.expose(), "token-2");
+        assert_eq!(b.expose(), "token-2");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+}

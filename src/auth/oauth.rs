@@ -1,0 +1,161 @@
+//! The OAuth 2.0 token request every Entra credential type ends in: a form POST to
+//! `{authority}{tenant}/oauth2/v2.0/token` and its JSON answer (reference §11.3–11.4).
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::error::hint_for;
+use super::{AccessToken, TokenError};
+use crate::config::Secret;
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    /// A number in v2 responses; accepted as a string too, as managed identity sends it.
+    expires_in: NumberOrString,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum NumberOrString {
+    Number(f64),
+    Text(String),
+}
+
+#[derive(Deserialize)]
+struct ErrorResponse {
+    error: String,
+    #[serde(default)]
+    error_description: String,
+    #[serde(default)]
+    error_codes: Vec<u64>,
+}
+
+/// Sends the token request and turns the answer into a token or a typed error.
+pub async fn request_token(
+    http: &reqwest::Client,
+    url: &url::Url,
+    form: &[(&str, &str)],
+    tenant: &str,
+) -> Result<AccessToken, TokenError> {
+    let response = http.post(url.clone()).form(form).send().await.map_err(|e| TokenError::Unreachable {
+        tenant: tenant.to_owned(),
+        reason: e.without_url().to_string(),
+    })?;
+    let status = response.status().as_u16();
+    let body = response.bytes().await.map_err(|e| TokenError::Unreachable {
+        tenant: tenant.to_owned(),
+        reason: format!("response body broke off: {}", e.without_url()),
+    })?;
+    parse_token_response(status, &body, tenant)
+}
+
+/// Parses a token endpoint response body.
+pub fn parse_token_response(
+    status: u16,
+    body: &[u8],
+    tenant: &str,
+) -> Result<AccessToken, TokenError> {
+    let malformed = |reason: String| TokenError::Malformed {
+        tenant: tenant.to_owned(),
+        status,
+        reason,
+    };
+    if (200..300).contains(&status) {
+        let t: TokenResponse = serde_json::from_slice(body)
+            .map_err(|e| malformed(format!("not a token response: {e}")))?;
+        let seconds = match t.expires_in {
+            NumberOrString::Number(n) => n,
+            NumberOrString::Text(s) => s
+                .trim()
+                .parse()
+                .map_err(|_| malformed(format!("expires_in {s:?} is not a number")))?,
+        };
+        if !seconds.is_finite() || seconds <= 0.0 || t.access_token.is_empty() {
+            return Err(malformed(format!(
+                "token has no lifetime (expires_in {seconds}) or is empty"
+            )));
+        }
+        return Ok(AccessToken {
+            token: Secret::new(t.access_token),
+            expires_in: Duration::from_secs_f64(seconds.min(86_400.0 * 7.0)),
+        });
+    }
+    match serde_json::from_slice::<ErrorResponse>(body) {
+        Ok(e) => {
+            let aadsts = e.error_codes.first().copied();
+            let hint = aadsts.map(hint_for).unwrap_or_default();
+            Err(TokenError::Rejected {
+                tenant: tenant.to_owned(),
+                status,
+                error: e.error,
+                // Later lines are Trace ID / Correlation ID / Timestamp; keep the log line short.
+                description: e
+                    .error_description
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned(),
+                aadsts,
+                hint: if hint.is_empty() {
+                    String::new()
+                } else {
+                    format!(" — {hint}")
+                },
+            })
+        }
+        Err(_) => Err(malformed(format!(
+            "error response is not OAuth JSON: {:?}",
+            String::from_utf8_lossy(&body[..body.len().min(200)])
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_v2_and_string_lifetimes() {
+        let t = parse_token_response(
+            200,
+            br#"{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"abc"}"#,
+            "t",
+        )
+        .unwrap();
+        assert_eq!(t.expires_in, Duration::from_secs(3599));
+        let t = parse_token_response(
+            200,
+            br#"{"access_token":"abc","expires_in":"86399","expires_on":"1748941272"}"#,
+            "t",
+        )
+        .unwrap();
+        assert_eq!(t.expires_in, Duration::from_secs(86399));
+    }
+
+    #[test]
+    fn aadsts_errors_become_advice() {
+        let body = br#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.\r\nTrace ID: x\r\nCorrelation ID: y\r\nTimestamp: z","error_codes":[7000215]}"#;
+        let e = parse_token_response(401, body, "contoso").unwrap_err();
+        assert_eq!(e.aadsts(), Some(7000215));
+        let text = e.to_string();
+        assert!(text.contains("AADSTS7000215: Invalid client secret provided."), "{text}");
+        assert!(text.contains("not its Secret ID"), "{text}");
+        assert!(!text.contains("Trace ID"), "{text}");
+    }
+
+    #[test]
+    fn html_and_garbage_are_malformed_not_panics() {
+        for (status, body) in [
+            (200, &b"<html>login</html>"[..]),
+            (502, &b"<html>bad gateway</html>"[..]),
+            (200, &br#"{"access_token":"a","expires_in":"soon"}"#[..]),
+            (200, &br#"{"access_token":"a","expires_in":-5}"#[..]),
+        ] {
+            let e = parse_token_response(status, body, "t").unwrap_err();
+            assert!(matches!(e, TokenError::Malformed { .. }), "{e}");
+        }
+    }
+}

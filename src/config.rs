@@ -1,0 +1,694 @@
+//! Configuration: the YAML file, the Azure SDKs' environment variables and the command line,
+//! merged and validated once at start-up into a [`Config`] the rest of the exporter trusts.
+//!
+//! Precedence, highest first: command-line flags (and their `ENTRA_EXPORTER_*` variables),
+//! the config file, the Azure SDK variables (`AZURE_TENANT_ID`, `AZURE_CLIENT_ID`,
+//! `AZURE_CLIENT_SECRET`, `AZURE_AUTHORITY_HOST`), then [`defaults`]. The Azure variables fill
+//! in fields of the one tenant a single-tenant setup has; with several tenants each must be
+//! spelled out in the file, because one set of variables cannot describe several apps.
+//!
+//! Decoding is strict: an unknown key is an error that names the key and its line.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+use url::Url;
+
+use crate::collectors;
+
+/// Every default in one place; `docs/configuration.md` documents the same values.
+pub mod defaults {
+    use std::time::Duration;
+
+    /// Where `/metrics` listens.
+    pub const LISTEN_ADDRESS: &str = "0.0.0.0:9725";
+    /// `/readyz` turns ready after every collector's first poll, or after this long.
+    pub const READY_DEADLINE: Duration = Duration::from_secs(120);
+    /// Per-request timeout for Graph and token calls.
+    pub const GRAPH_TIMEOUT: Duration = Duration::from_secs(30);
+    /// Retries of one Graph request on 429, 503, 504, timeouts and dropped connections.
+    pub const GRAPH_MAX_RETRIES: u32 = 5;
+    /// First exponential-backoff delay when Graph gives no `Retry-After`.
+    pub const GRAPH_INITIAL_BACKOFF: Duration = Duration::from_secs(1);
+    /// Longest exponential-backoff delay.
+    pub const GRAPH_MAX_BACKOFF: Duration = Duration::from_secs(60);
+    /// `Retry-After` values above this are capped, so a bogus hour-long value cannot stall a collector.
+    pub const GRAPH_MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+    /// Largest response body accepted; larger ones are refused, not buffered.
+    pub const GRAPH_MAX_BODY_BYTES: u64 = 256 * 1024 * 1024;
+    /// The cloud used when neither `cloud` nor explicit URLs are given.
+    pub const CLOUD: super::Cloud = super::Cloud::Global;
+}
+
+/// A Microsoft cloud: which authority issues tokens and which Graph root serves them (reference §12).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cloud {
+    /// Global Azure, including Microsoft 365 GCC moderate.
+    Global,
+    /// US Government L4 (GCC High).
+    Usgov,
+    /// US Government L5 (DoD).
+    UsgovDod,
+    /// Azure operated by 21Vianet.
+    China,
+}
+
+impl Cloud {
+    /// The Entra authority host for this cloud.
+    pub fn authority_host(self) -> &'static str {
+        match self {
+            Cloud::Global => "https://login.microsoftonline.com/",
+            Cloud::Usgov | Cloud::UsgovDod => "https://login.microsoftonline.us/",
+            Cloud::China => "https://login.partner.microsoftonline.cn/",
+        }
+    }
+
+    /// The Microsoft Graph root for this cloud.
+    pub fn graph_root(self) -> &'static str {
+        match self {
+            Cloud::Global => "https://graph.microsoft.com/",
+            Cloud::Usgov => "https://graph.microsoft.us/",
+            Cloud::UsgovDod => "https://dod-graph.microsoft.us/",
+            Cloud::China => "https://microsoftgraph.chinacloudapi.cn/",
+        }
+    }
+}
+
+/// A secret string whose `Debug` and `Display` never show the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    /// The value, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// Errors from loading or validating the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The config file is not valid YAML of the expected shape; the message has the key and line.
+    #[error("config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// serde's message, which names the key path and the line and column.
+        message: String,
+    },
+    /// A value is missing or wrong after merging all sources.
+    #[error("config key {key}: {reason}")]
+    Invalid {
+        /// Dotted key path, e.g. `tenants[0].tenant_id`.
+        key: String,
+        /// What is wrong and what to do about it.
+        reason: String,
+    },
+}
+
+fn invalid(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        reason: reason.into(),
+    }
+}
+
+/// The config file as written, before defaults and the environment are applied.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// HTTP server settings.
+    #[serde(default)]
+    pub web: FileWeb,
+    /// Graph client settings shared by every tenant.
+    #[serde(default)]
+    pub graph: FileGraph,
+    /// The tenants to watch.
+    #[serde(default)]
+    pub tenants: Vec<FileTenant>,
+    /// Per-collector settings, keyed by collector name.
+    #[serde(default)]
+    pub collectors: BTreeMap<String, FileCollector>,
+}
+
+/// `web:` section.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileWeb {
+    /// `host:port` to listen on.
+    pub listen_address: Option<SocketAddr>,
+    /// How long `/readyz` waits for first polls before reporting ready anyway.
+    #[serde(default, deserialize_with = "duration")]
+    pub ready_deadline: Option<Duration>,
+}
+
+/// `graph:` section.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileGraph {
+    /// Per-request timeout.
+    #[serde(default, deserialize_with = "duration")]
+    pub timeout: Option<Duration>,
+    /// Retries per request.
+    pub max_retries: Option<u32>,
+    /// Longest backoff between retries.
+    #[serde(default, deserialize_with = "duration")]
+    pub max_backoff: Option<Duration>,
+    /// Cap on an honoured `Retry-After`.
+    #[serde(default, deserialize_with = "duration")]
+    pub max_retry_after: Option<Duration>,
+    /// Largest accepted response body, in bytes.
+    pub max_body_bytes: Option<u64>,
+}
+
+/// One entry of `tenants:`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileTenant {
+    /// Value of the `tenant` label; defaults to the tenant id.
+    pub name: Option<String>,
+    /// Directory (tenant) id or verified domain.
+    pub tenant_id: Option<String>,
+    /// Application (client) id of the exporter's app registration.
+    pub client_id: Option<String>,
+    /// Client secret value (prefer `client_secret_file`).
+    pub client_secret: Option<String>,
+    /// File holding the client secret, e.g. a mounted Kubernetes secret.
+    pub client_secret_file: Option<PathBuf>,
+    /// National cloud.
+    pub cloud: Option<Cloud>,
+    /// Authority host override, e.g. `https://login.microsoftonline.us/`.
+    #[serde(default, deserialize_with = "url")]
+    pub authority_host: Option<Url>,
+    /// Graph root override, e.g. a simulator's address.
+    #[serde(default, deserialize_with = "url")]
+    pub graph_base_url: Option<Url>,
+}
+
+/// One entry of `collectors:`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileCollector {
+    /// Whether the collector runs.
+    pub enabled: Option<bool>,
+    /// Time between polls, e.g. `1h` or `30m`.
+    #[serde(default, deserialize_with = "duration")]
+    pub interval: Option<Duration>,
+}
+
+fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let text = String::deserialize(d)?;
+    let value = humantime::parse_duration(&text).map_err(|e| {
+        serde::de::Error::custom(format!(
+            "invalid duration {text:?} ({e}); write it like \"30s\", \"15m\" or \"1h\""
+        ))
+    })?;
+    if value.is_zero() {
+        return Err(serde::de::Error::custom("duration must be greater than zero"));
+    }
+    Ok(Some(value))
+}
+
+fn url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Url>, D::Error> {
+    let text = String::deserialize(d)?;
+    let value = Url::parse(&text)
+        .map_err(|e| serde::de::Error::custom(format!("invalid URL {text:?}: {e}")))?;
+    if !matches!(value.scheme(), "https" | "http") || value.host().is_none() {
+        return Err(serde::de::Error::custom(format!(
+            "invalid URL {text:?}: must be an http(s) URL with a host"
+        )));
+    }
+    Ok(Some(value))
+}
+
+impl FileConfig {
+    /// Parses YAML text; `path` only labels error messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        if text.trim().is_empty() {
+            return Ok(FileConfig::default());
+        }
+        serde_norway::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Reads and parses a config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+}
+
+/// Settings that come from the command line and override the file.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--web.listen-address`.
+    pub listen_address: Option<SocketAddr>,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address `/metrics` listens on.
+    pub listen_address: SocketAddr,
+    /// See [`defaults::READY_DEADLINE`].
+    pub ready_deadline: Duration,
+    /// Graph client behaviour.
+    pub graph: GraphOptions,
+    /// Tenants to watch; never empty.
+    pub tenants: Vec<TenantConfig>,
+    /// Every known collector with its resolved settings.
+    pub collectors: Vec<CollectorSettings>,
+}
+
+/// Graph client behaviour shared by every tenant.
+#[derive(Debug, Clone)]
+pub struct GraphOptions {
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Retries per request.
+    pub max_retries: u32,
+    /// First backoff delay.
+    pub initial_backoff: Duration,
+    /// Longest backoff delay.
+    pub max_backoff: Duration,
+    /// Cap on an honoured `Retry-After`.
+    pub max_retry_after: Duration,
+    /// Largest accepted response body.
+    pub max_body_bytes: u64,
+}
+
+impl Default for GraphOptions {
+    fn default() -> Self {
+        GraphOptions {
+            timeout: defaults::GRAPH_TIMEOUT,
+            max_retries: defaults::GRAPH_MAX_RETRIES,
+            initial_backoff: defaults::GRAPH_INITIAL_BACKOFF,
+            max_backoff: defaults::GRAPH_MAX_BACKOFF,
+            max_retry_after: defaults::GRAPH_MAX_RETRY_AFTER,
+            max_body_bytes: defaults::GRAPH_MAX_BODY_BYTES,
+        }
+    }
+}
+
+/// One tenant, ready to authenticate against.
+#[derive(Debug, Clone)]
+pub struct TenantConfig {
+    /// Value of the `tenant` label.
+    pub label: String,
+    /// Tenant id or domain, as used in the token URL.
+    pub tenant_id: String,
+    /// The exporter's application (client) id.
+    pub client_id: String,
+    /// The client secret.
+    pub client_secret: Secret,
+    /// Authority host, always with a trailing slash.
+    pub authority_host: Url,
+    /// Graph root, always with a trailing slash.
+    pub graph_root: Url,
+}
+
+impl TenantConfig {
+    /// `{authority}{tenant}/oauth2/v2.0/token`.
+    pub fn token_url(&self) -> Result<Url, url::ParseError> {
+        self.authority_host
+            .join(&format!("{}/oauth2/v2.0/token", self.tenant_id))
+    }
+
+    /// `{graph root}/.default`: tokens are per cloud (reference §12).
+    pub fn scope(&self) -> String {
+        format!("{}.default", self.graph_root)
+    }
+}
+
+/// A collector's resolved settings.
+#[derive(Debug, Clone)]
+pub struct CollectorSettings {
+    /// Collector name, as in `collectors:`.
+    pub name: &'static str,
+    /// Whether it runs.
+    pub enabled: bool,
+    /// Time between polls.
+    pub interval: Duration,
+}
+
+/// The Azure SDK variables this exporter honours.
+pub const AZURE_ENV: [&str; 4] = [
+    "AZURE_TENANT_ID",
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_AUTHORITY_HOST",
+];
+
+impl Config {
+    /// Merges the file, the environment (looked up through `env`) and the overrides, and validates.
+    pub fn resolve(
+        file: FileConfig,
+        env: &dyn Fn(&str) -> Option<String>,
+        overrides: &Overrides,
+    ) -> Result<Config, ConfigError> {
+        let env = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        let listen_address = match overrides.listen_address.or(file.web.listen_address) {
+            Some(a) => a,
+            None => defaults::LISTEN_ADDRESS
+                .parse()
+                .map_err(|_| invalid("web.listen_address", "default does not parse"))?,
+        };
+
+        let graph = GraphOptions {
+            timeout: file.graph.timeout.unwrap_or(defaults::GRAPH_TIMEOUT),
+            max_retries: file.graph.max_retries.unwrap_or(defaults::GRAPH_MAX_RETRIES),
+            initial_backoff: defaults::GRAPH_INITIAL_BACKOFF,
+            max_backoff: file.graph.max_backoff.unwrap_or(defaults::GRAPH_MAX_BACKOFF),
+            max_retry_after: file
+                .graph
+                .max_retry_after
+                .unwrap_or(defaults::GRAPH_MAX_RETRY_AFTER),
+            max_body_bytes: file
+                .graph
+                .max_body_bytes
+                .unwrap_or(defaults::GRAPH_MAX_BODY_BYTES),
+        };
+        if graph.max_body_bytes < 1024 {
+            return Err(invalid(
+                "graph.max_body_bytes",
+                "must be at least 1024 bytes; Graph pages are often several MiB",
+            ));
+        }
+
+        let mut file_tenants = file.tenants;
+        let single = file_tenants.len() <= 1;
+        if file_tenants.is_empty() {
+            file_tenants.push(FileTenant::default());
+        }
+        let mut tenants = Vec::with_capacity(file_tenants.len());
+        for (i, t) in file_tenants.into_iter().enumerate() {
+            let key = |field: &str| format!("tenants[{i}].{field}");
+            let from_env = |name: &str| if single { env(name) } else { None };
+
+            let tenant_id = t
+                .tenant_id
+                .or_else(|| from_env("AZURE_TENANT_ID"))
+                .ok_or_else(|| {
+                    invalid(
+                        key("tenant_id"),
+                        "missing; set it in the config file or with AZURE_TENANT_ID",
+                    )
+                })?;
+            validate_tenant_id(&tenant_id).map_err(|reason| invalid(key("tenant_id"), reason))?;
+            let client_id = t
+                .client_id
+                .or_else(|| from_env("AZURE_CLIENT_ID"))
+                .ok_or_else(|| {
+                    invalid(
+                        key("client_id"),
+                        "missing; set it in the config file or with AZURE_CLIENT_ID",
+                    )
+                })?;
+            let client_secret = match (t.client_secret, t.client_secret_file) {
+                (Some(_), Some(_)) => {
+                    return Err(invalid(
+                        key("client_secret"),
+                        "given both inline and as client_secret_file; keep one",
+                    ))
+                }
+                (Some(s), None) => Secret::new(s),
+                (None, Some(path)) => read_secret_file(&path)
+                    .map_err(|reason| invalid(key("client_secret_file"), reason))?,
+                (None, None) => from_env("AZURE_CLIENT_SECRET").map(Secret::new).ok_or_else(|| {
+                    invalid(
+                        key("client_secret"),
+                        "missing; set client_secret_file (or client_secret) in the config file, or AZURE_CLIENT_SECRET",
+                    )
+                })?,
+            };
+            if client_secret.expose().trim().is_empty() {
+                return Err(invalid(key("client_secret"), "is empty"));
+            }
+
+            let cloud = t.cloud.unwrap_or(defaults::CLOUD);
+            let authority_host = match t.authority_host {
+                Some(u) => u,
+                None => match from_env("AZURE_AUTHORITY_HOST") {
+                    Some(text) => Url::parse(&text).map_err(|e| {
+                        invalid(
+                            "AZURE_AUTHORITY_HOST",
+                            format!("invalid URL {text:?}: {e}"),
+                        )
+                    })?,
+                    None => Url::parse(cloud.authority_host()).map_err(|e| {
+                        invalid(key("cloud"), format!("built-in authority is invalid: {e}"))
+                    })?,
+                },
+            };
+            let graph_root = match t.graph_base_url {
+                Some(u) => u,
+                None => Url::parse(cloud.graph_root()).map_err(|e| {
+                    invalid(key("cloud"), format!("built-in Graph root is invalid: {e}"))
+                })?,
+            };
+            let label = t.name.unwrap_or_else(|| tenant_id.clone());
+            if label.is_empty() {
+                return Err(invalid(key("name"), "must not be empty"));
+            }
+            if tenants.iter().any(|x: &TenantConfig| x.label == label) {
+                return Err(invalid(
+                    key("name"),
+                    format!("tenant name {label:?} is used twice; names become the `tenant` label and must be unique"),
+                ));
+            }
+            tenants.push(TenantConfig {
+                label,
+                tenant_id,
+                client_id,
+                client_secret,
+                authority_host: with_trailing_slash(authority_host),
+                graph_root: with_trailing_slash(graph_root),
+            });
+        }
+
+        let mut settings = file.collectors;
+        let mut collectors = Vec::new();
+        for info in collectors::REGISTRY {
+            let s = settings.remove(info.name).unwrap_or_default();
+            collectors.push(CollectorSettings {
+                name: info.name,
+                enabled: s.enabled.unwrap_or(info.default_enabled),
+                interval: s.interval.unwrap_or(info.default_interval),
+            });
+        }
+        if let Some(unknown) = settings.keys().next() {
+            let known: Vec<&str> = collectors::REGISTRY.iter().map(|c| c.name).collect();
+            return Err(invalid(
+                format!("collectors.{unknown}"),
+                format!("unknown collector; known collectors: {}", known.join(", ")),
+            ));
+        }
+
+        Ok(Config {
+            listen_address,
+            ready_deadline: file
+                .web
+                .ready_deadline
+                .unwrap_or(defaults::READY_DEADLINE),
+            graph,
+            tenants,
+            collectors,
+        })
+    }
+}
+
+fn validate_tenant_id(id: &str) -> Result<(), String> {
+    let lower = id.to_ascii_lowercase();
+    if matches!(lower.as_str(), "common" | "organizations" | "consumers") {
+        return Err(format!(
+            "{id:?} cannot be used with the client-credentials grant (AADSTS9001023); use the tenant's GUID or verified domain"
+        ));
+    }
+    let is_guid = uuid::Uuid::parse_str(id).is_ok();
+    let is_domain = id.contains('.')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+    if !is_guid && !is_domain {
+        return Err(format!(
+            "{id:?} is neither a GUID nor a domain name (AADSTS900023 would follow); copy the Directory (tenant) ID from the Entra admin center"
+        ));
+    }
+    Ok(())
+}
+
+fn read_secret_file(path: &Path) -> Result<Secret, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    // Mounted secrets often end with a newline the secret itself does not have.
+    Ok(Secret::new(text.trim_end_matches(['\n', '\r'])))
+}
+
+fn with_trailing_slash(mut url: Url) -> Url {
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn resolve(yaml: &str) -> Result<Config, ConfigError> {
+        let file = FileConfig::parse(yaml, Path::new("test.yaml"))?;
+        Config::resolve(file, &no_env, &Overrides::default())
+    }
+
+    const MINIMAL: &str = "tenants:\n  - tenant_id: contoso.onmicrosoft.com\n    client_id: c1\n    client_secret: s1\n";
+
+    #[test]
+    fn minimal_file_gets_defaults() {
+        let c = resolve(MINIMAL).unwrap();
+        assert_eq!(c.tenants[0].label, "contoso.onmicrosoft.com");
+        assert_eq!(
+            c.tenants[0].token_url().unwrap().as_str(),
+            "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token"
+        );
+        assert_eq!(c.tenants[0].scope(), "https://graph.microsoft.com/.default");
+        assert_eq!(c.listen_address.to_string(), defaults::LISTEN_ADDRESS);
+        let creds = c.collectors.iter().find(|c| c.name == "credentials").unwrap();
+        assert!(creds.enabled);
+    }
+
+    #[test]
+    fn azure_sdk_variables_fill_a_single_tenant() {
+        let env = |name: &str| match name {
+            "AZURE_TENANT_ID" => Some("7f3c2a10-5b4e-4c1d-9e8f-0a1b2c3d4e5f".to_string()),
+            "AZURE_CLIENT_ID" => Some("client".to_string()),
+            "AZURE_CLIENT_SECRET" => Some("shh".to_string()),
+            "AZURE_AUTHORITY_HOST" => Some("https://login.microsoftonline.us".to_string()),
+            _ => None,
+        };
+        let c = Config::resolve(FileConfig::default(), &env, &Overrides::default()).unwrap();
+        let t = &c.tenants[0];
+        assert_eq!(t.client_id, "client");
+        assert_eq!(t.client_secret.expose(), "shh");
+        assert_eq!(
+            t.token_url().unwrap().as_str(),
+            "https://login.microsoftonline.us/7f3c2a10-5b4e-4c1d-9e8f-0a1b2c3d4e5f/oauth2/v2.0/token"
+        );
+    }
+
+    #[test]
+    fn national_cloud_sets_both_hosts() {
+        let c = resolve(&format!("{MINIMAL}    cloud: usgov-dod\n")).unwrap();
+        assert_eq!(
+            c.tenants[0].scope(),
+            "https://dod-graph.microsoft.us/.default"
+        );
+        assert_eq!(
+            c.tenants[0].authority_host.as_str(),
+            "https://login.microsoftonline.us/"
+        );
+    }
+
+    #[test]
+    fn invalid_configs_name_the_key_and_reason() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "tenants:\n  - tenant_id: x.com\n    client_id: c\n    clientsecret: s\n",
+                "tenants[0]: unknown field `clientsecret`",
+            ),
+            (
+                "collectors:\n  credentials:\n    interval: soon\n",
+                "collectors.credentials: invalid duration \"soon\" (expected number at 0); write it like \"30s\", \"15m\" or \"1h\" at line 3 column 5",
+            ),
+            (
+                &format!("{MINIMAL}collectors:\n  nope:\n    enabled: true\n"),
+                "config key collectors.nope: unknown collector; known collectors: credentials",
+            ),
+            (
+                "tenants:\n  - client_id: c\n    client_secret: s\n",
+                "config key tenants[0].tenant_id: missing; set it in the config file or with AZURE_TENANT_ID",
+            ),
+            (
+                "tenants:\n  - tenant_id: common\n    client_id: c\n    client_secret: s\n",
+                "AADSTS9001023",
+            ),
+            (
+                "tenants:\n  - tenant_id: x.com\n    client_id: c\n    client_secret: s\n    client_secret_file: /x\n",
+                "config key tenants[0].client_secret: given both inline and as client_secret_file",
+            ),
+            (
+                "tenants:\n  - tenant_id: x.com\n    client_id: c\n    client_secret_file: /nonexistent/secret\n",
+                "config key tenants[0].client_secret_file: cannot read /nonexistent/secret",
+            ),
+            (
+                &format!("{MINIMAL}    graph_base_url: ftp://x\n"),
+                "must be an http(s) URL with a host",
+            ),
+            (
+                "tenants:\n  - tenant_id: a.com\n    client_id: c\n    client_secret: s\n  - tenant_id: a.com\n    client_id: d\n    client_secret: s\n",
+                "config key tenants[1].name: tenant name \"a.com\" is used twice",
+            ),
+        ];
+        for (yaml, expected) in cases {
+            let err = resolve(yaml).expect_err(yaml).to_string();
+            assert!(
+                err.contains(expected),
+                "for config\n{yaml}\nexpected error containing {expected:?}, got {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn parse_errors_carry_the_line() {
+        let err = resolve("web:\n  listen_address: [1, 2]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn secret_file_newline_is_trimmed_and_secret_is_redacted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        std::fs::write(&path, "value-123\n").unwrap();
+        let yaml = format!(
+            "tenants:\n  - tenant_id: x.com\n    client_id: c\n    client_secret_file: {}\n",
+            path.display()
+        );
+        let c = resolve(&yaml).unwrap();
+        assert_eq!(c.tenants[0].client_secret.expose(), "value-123");
+        assert!(!format!("{c:?}").contains("value-123"));
+    }
+}

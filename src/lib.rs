@@ -1,0 +1,174 @@
+//! entra-exporter: Microsoft Entra ID usage & insights reports and activity logs, read from
+//! Microsoft Graph and served as Prometheus metrics.
+//!
+//! The layout follows the data: [`config`] → [`auth`] (tokens) → [`graph`] (HTTP to Graph) →
+//! [`collectors`] (one per report family) → [`runtime`] (polling into snapshots) →
+//! [`server`] (`/metrics`). [`run`] wires them together; `main.rs` only parses arguments.
+
+pub mod auth;
+pub mod cli;
+pub mod collectors;
+pub mod config;
+#[cfg(feature = "demo")]
+pub mod demo;
+pub mod exposition;
+pub mod graph;
+pub mod runtime;
+pub mod server;
+pub mod telemetry;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::net::TcpListener;
+
+use auth::{ClientSecretSource, TokenProvider};
+use config::Config;
+use graph::GraphClient;
+use runtime::{CollectorState, Job, Snapshots};
+use telemetry::Telemetry;
+
+/// Why the exporter could not start or keep serving.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {address}: {source}; choose another --web.listen-address")]
+    Bind {
+        /// The address.
+        address: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The HTTP server failed.
+    #[error("HTTP server failed: {0}")]
+    Serve(std::io::Error),
+    /// The HTTP client could not be built (TLS roots, say).
+    #[error("cannot build the HTTP client: {0}")]
+    HttpClient(String),
+    /// A tenant's token URL could not be built from its authority and tenant id.
+    #[error("tenant {tenant}: cannot build the token URL: {reason}")]
+    TokenUrl {
+        /// Tenant label.
+        tenant: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Identifies the exporter to Graph, which helps Microsoft support read its logs.
+const USER_AGENT: &str = concat!("entra-exporter/", env!("CARGO_PKG_VERSION"));
+
+/// Runs the exporter on `listener` until `shutdown` completes, then stops every collector.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
+    let telemetry = Telemetry::new();
+    let http = reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .connect_timeout(config.graph.timeout)
+        // Graph does not redirect; refusing redirects keeps the token on the configured host.
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| RunError::HttpClient(e.to_string()))?;
+
+    let mut states = Vec::new();
+    let mut jobs = Vec::new();
+    for tenant in &config.tenants {
+        let source = ClientSecretSource::new(http.clone(), tenant).map_err(|e| RunError::TokenUrl {
+            tenant: tenant.label.clone(),
+            reason: e.to_string(),
+        })?;
+        let tokens = Arc::new(TokenProvider::new(
+            Box::new(source),
+            tenant.label.clone(),
+            telemetry.clone(),
+        ));
+        let graph = Arc::new(GraphClient::new(
+            http.clone(),
+            tenant.graph_root.clone(),
+            tokens,
+            config.graph.clone(),
+            telemetry.clone(),
+            tenant.label.clone(),
+        ));
+        for settings in config.collectors.iter().filter(|c| c.enabled) {
+            let Some(info) = collectors::info(settings.name) else {
+                continue;
+            };
+            jobs.push(Job {
+                slot: states.len(),
+                collector: (info.build)(),
+                graph: graph.clone(),
+                interval: settings.interval,
+                name: info.name,
+            });
+            states.push(CollectorState {
+                tenant: tenant.label.clone(),
+                collector: info.name,
+                interval: settings.interval,
+                families: Arc::default(),
+                up: None,
+                duration_seconds: 0.0,
+                last_success: None,
+                last_error: None,
+            });
+        }
+    }
+
+    let snapshots = Arc::new(Snapshots::new(states));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let tasks = runtime::spawn(jobs, snapshots.clone(), stopped);
+    let state = Arc::new(server::AppState {
+        snapshots,
+        telemetry,
+        started: Instant::now(),
+        ready_deadline: config.ready_deadline,
+    });
+    let served = axum::serve(listener, server::router(state))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    let _ = stop.send(true);
+    for task in tasks {
+        let _ = task.await;
+    }
+    served.map_err(RunError::Serve)
+}
+
+/// Binds `address`, with an error that says what to do.
+pub async fn bind(address: std::net::SocketAddr) -> Result<TcpListener, RunError> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|source| RunError::Bind {
+            address: address.to_string(),
+            source,
+        })
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down");
+}

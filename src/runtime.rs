@@ -1,0 +1,167 @@
+//! Background polling: one task per (tenant, collector), each on its own interval, each
+//! writing only its own slot.
+//!
+//! A poll builds a complete set of families and swaps it into the slot whole; a failed poll
+//! records the error and leaves the last good families in place. `/metrics` only reads slots,
+//! so scrapes never wait on Graph.
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::collectors::Collector;
+use crate::exposition::{self, Family};
+use crate::graph::GraphClient;
+use crate::telemetry;
+
+/// What one (tenant, collector) pair last did.
+#[derive(Clone)]
+pub struct CollectorState {
+    /// Tenant label.
+    pub tenant: String,
+    /// Collector name.
+    pub collector: &'static str,
+    /// Time between polls.
+    pub interval: Duration,
+    /// The last good snapshot; shared so a scrape can render it without holding the lock.
+    pub families: Arc<Vec<Family>>,
+    /// Outcome of the last poll; `None` before the first one finished.
+    pub up: Option<bool>,
+    /// Duration of the last poll in seconds.
+    pub duration_seconds: f64,
+    /// Unix time of the last successful poll.
+    pub last_success: Option<f64>,
+    /// Message of the last failure, cleared by a success.
+    pub last_error: Option<String>,
+}
+
+/// Every collector's slot.
+pub struct Snapshots {
+    /// One slot per (tenant, collector); index fixed at start-up.
+    slots: Vec<RwLock<CollectorState>>,
+}
+
+/// Unix time now, in seconds.
+pub fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+impl Snapshots {
+    /// Slots for the given initial states.
+    pub fn new(states: Vec<CollectorState>) -> Self {
+        Snapshots {
+            slots: states.into_iter().map(RwLock::new).collect(),
+        }
+    }
+
+    /// A copy of every slot's state (families are shared, not copied).
+    pub fn states(&self) -> Vec<CollectorState> {
+        self.slots
+            .iter()
+            .map(|s| s.read().unwrap_or_else(|e| e.into_inner()).clone())
+            .collect()
+    }
+
+    /// True once every collector finished its first poll, successful or not.
+    pub fn all_polled(&self) -> bool {
+        self.states().iter().all(|s| s.up.is_some())
+    }
+
+    /// Renders every snapshot plus per-collector health in the text format.
+    pub fn render(&self, now: f64, out: &mut String) {
+        let states = self.states();
+        let mut up = Family::new(&telemetry::COLLECTOR_UP);
+        let mut duration = Family::new(&telemetry::COLLECTOR_DURATION);
+        let mut last_success = Family::new(&telemetry::COLLECTOR_LAST_SUCCESS);
+        for s in &states {
+            let labels = [s.tenant.as_str(), s.collector];
+            if let Some(ok) = s.up {
+                up.gauge(labels, if ok { 1.0 } else { 0.0 });
+                duration.gauge(labels, s.duration_seconds);
+            }
+            if let Some(t) = s.last_success {
+                last_success.gauge(labels, t);
+            }
+        }
+        let health = [up, duration, last_success];
+        let collected = states.iter().flat_map(|s| s.families.iter());
+        exposition::render(collected.chain(health.iter()), now, out);
+    }
+
+    fn update(&self, slot: usize, f: impl FnOnce(&mut CollectorState)) {
+        if let Some(lock) = self.slots.get(slot) {
+            f(&mut lock.write().unwrap_or_else(|e| e.into_inner()));
+        }
+    }
+}
+
+/// A collector bound to its tenant and slot, ready to be scheduled.
+pub struct Job {
+    /// Index into [`Snapshots`].
+    pub slot: usize,
+    /// The collector.
+    pub collector: Box<dyn Collector>,
+    /// Its tenant's Graph client.
+    pub graph: Arc<GraphClient>,
+    /// Time between polls.
+    pub interval: Duration,
+    /// Collector name, for logs.
+    pub name: &'static str,
+}
+
+/// Starts every job; each stops when `shutdown` turns true.
+pub fn spawn(
+    jobs: Vec<Job>,
+    snapshots: Arc<Snapshots>,
+    shutdown: watch::Receiver<bool>,
+) -> Vec<JoinHandle<()>> {
+    jobs.into_iter()
+        .map(|job| tokio::spawn(run_job(job, snapshots.clone(), shutdown.clone())))
+        .collect()
+}
+
+async fn run_job(job: Job, snapshots: Arc<Snapshots>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = poll(&job, &snapshots) => {}
+            _ = shutdown.wait_for(|stop| *stop) => return,
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(job.interval) => {}
+            _ = shutdown.wait_for(|stop| *stop) => return,
+        }
+    }
+}
+
+async fn poll(job: &Job, snapshots: &Snapshots) {
+    let tenant = job.graph.tenant();
+    let started = Instant::now();
+    let result = job.collector.collect(&job.graph).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    match result {
+        Ok(families) => {
+            let series: usize = families.iter().map(|f| f.samples.len()).sum();
+            tracing::info!(tenant, collector = job.name, series, seconds = elapsed, "poll succeeded");
+            snapshots.update(job.slot, |s| {
+                s.families = Arc::new(families);
+                s.up = Some(true);
+                s.duration_seconds = elapsed;
+                s.last_success = Some(unix_now());
+                s.last_error = None;
+            });
+        }
+        Err(e) => {
+            tracing::error!(tenant, collector = job.name, error = %e, "poll failed; serving the last good values");
+            snapshots.update(job.slot, |s| {
+                s.up = Some(false);
+                s.duration_seconds = elapsed;
+                s.last_error = Some(e.to_string());
+            });
+        }
+    }
+}
