@@ -49,19 +49,17 @@ pub struct MetricSpec {
 pub enum Value {
     /// Rendered as is.
     Fixed(f64),
-    /// A Unix timestamp rendered as the days from scrape time until it, so that a
-    /// "days until expiry" series is never as stale as the last poll.
-    DaysUntil(f64),
+    /// A Unix timestamp rendered as the seconds from scrape time until it, so that a
+    /// "time until expiry" series is never as stale as the last poll.
+    SecondsUntil(f64),
 }
-
-const SECONDS_PER_DAY: f64 = 86_400.0;
 
 impl Value {
     /// The value as served at `now` (Unix seconds).
     pub fn at(self, now: f64) -> f64 {
         match self {
             Value::Fixed(v) => v,
-            Value::DaysUntil(ts) => (ts - now) / SECONDS_PER_DAY,
+            Value::SecondsUntil(ts) => ts - now,
         }
     }
 }
@@ -182,7 +180,7 @@ mod tests {
         let mut a = Family::new(&SPEC);
         a.gauge(["t1", "App \"One\"\nx\\y"], 1.5);
         let mut b = Family::new(&SPEC);
-        b.push(["t2", "App"], Value::DaysUntil(86_400.0 * 3.0));
+        b.push(["t2", "App"], Value::SecondsUntil(3.0));
         let mut out = String::new();
         render([&a, &b], 0.0, &mut out);
         assert_eq!(

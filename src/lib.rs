@@ -172,3 +172,32 @@ pub async fn shutdown_signal() {
     }
     tracing::info!("shutting down");
 }
+
+/// A titled group of metric families, as `docs/metrics.md` lists them.
+pub struct MetricGroup {
+    /// Heading: the collector name, or `exporter` for self-metrics.
+    pub name: &'static str,
+    /// One line under the heading.
+    pub description: &'static str,
+    /// The families.
+    pub metrics: &'static [&'static exposition::MetricSpec],
+}
+
+/// Every metric the exporter can emit, grouped by collector; the single list that
+/// `docs/metrics.md` is checked against.
+pub fn metric_catalogue() -> Vec<MetricGroup> {
+    let mut groups: Vec<MetricGroup> = collectors::REGISTRY
+        .iter()
+        .map(|c| MetricGroup {
+            name: c.name,
+            description: c.description,
+            metrics: c.metrics,
+        })
+        .collect();
+    groups.push(MetricGroup {
+        name: "exporter",
+        description: "The exporter's own health: per-collector success, Graph requests and retries, token refreshes, build info",
+        metrics: telemetry::METRICS,
+    });
+    groups
+}

@@ -59,11 +59,11 @@ pub static EXPIRY: MetricSpec = MetricSpec {
     permission: PERMISSION,
 };
 
-/// `entra_app_credential_days_until_expiry`.
-pub static DAYS_UNTIL_EXPIRY: MetricSpec = MetricSpec {
-    name: "entra_app_credential_days_until_expiry",
+/// `entra_app_credential_expiry_remaining_seconds`.
+pub static EXPIRY_REMAINING: MetricSpec = MetricSpec {
+    name: "entra_app_credential_expiry_remaining_seconds",
     kind: MetricKind::Gauge,
-    help: "Days from scrape time until a client secret or certificate expires, negative once expired (Graph applications and servicePrincipals credentials).",
+    help: "Seconds from scrape time until a client secret or certificate expires, negative once expired; divide by 86400 for days (Graph applications and servicePrincipals credentials).",
     labels: CREDENTIAL_LABELS,
     source: SOURCE,
     permission: PERMISSION,
@@ -122,7 +122,7 @@ pub static SERVICE_PRINCIPAL_COUNT: MetricSpec = MetricSpec {
 /// Every family this collector emits.
 pub static METRICS: &[&MetricSpec] = &[
     &EXPIRY,
-    &DAYS_UNTIL_EXPIRY,
+    &EXPIRY_REMAINING,
     &EARLIEST_EXPIRY,
     &CREDENTIALS,
     &WITHOUT_EXPIRY,
@@ -179,7 +179,7 @@ const CREDENTIAL_TYPES: [(&str, bool); 2] = [("client_secret", true), ("certific
 struct Builder {
     tenant: String,
     expiry: Family,
-    days: Family,
+    remaining: Family,
     earliest: Family,
     /// (object, credential_type) → (all, without expiry).
     counts: BTreeMap<(ObjectKind, &'static str), (u64, u64)>,
@@ -198,7 +198,7 @@ impl Builder {
         Builder {
             tenant: tenant.to_owned(),
             expiry: Family::new(&EXPIRY),
-            days: Family::new(&DAYS_UNTIL_EXPIRY),
+            remaining: Family::new(&EXPIRY_REMAINING),
             earliest: Family::new(&EARLIEST_EXPIRY),
             counts,
             objects: BTreeMap::from([(ObjectKind::Application, 0), (ObjectKind::ServicePrincipal, 0)]),
@@ -240,7 +240,7 @@ impl Builder {
                         credential.display_name.as_deref().unwrap_or_default(),
                     ];
                     self.expiry.push(labels, Value::Fixed(end));
-                    self.days.push(labels, Value::DaysUntil(end));
+                    self.remaining.push(labels, Value::SecondsUntil(end));
                 }
             }
             if let Some(end) = earliest {
@@ -275,7 +275,7 @@ impl Builder {
         );
         vec![
             self.expiry,
-            self.days,
+            self.remaining,
             self.earliest,
             credentials,
             without,
