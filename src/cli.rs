@@ -28,7 +28,11 @@ pub struct Args {
     pub listen_address: Option<SocketAddr>,
 
     /// Log filter, e.g. `info` or `entra_exporter=debug`.
-    #[arg(long = "log.level", env = "ENTRA_EXPORTER_LOG_LEVEL", default_value = "info")]
+    #[arg(
+        long = "log.level",
+        env = "ENTRA_EXPORTER_LOG_LEVEL",
+        default_value = "info"
+    )]
     pub log_level: String,
 
     /// Log format.
@@ -69,7 +73,10 @@ pub fn main() -> ExitCode {
             }
         };
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("cannot start the async runtime: {e}");
@@ -121,7 +128,9 @@ fn load_config(args: &Args) -> Result<Config, crate::config::ConfigError> {
 fn init_logging(level: &str, format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = if format == "json" {
         builder.json().try_init()
     } else {

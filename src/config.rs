@@ -227,7 +227,9 @@ fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Erro
         ))
     })?;
     if value.is_zero() {
-        return Err(serde::de::Error::custom("duration must be greater than zero"));
+        return Err(serde::de::Error::custom(
+            "duration must be greater than zero",
+        ));
     }
     Ok(Some(value))
 }
@@ -384,9 +386,15 @@ impl Config {
 
         let graph = GraphOptions {
             timeout: file.graph.timeout.unwrap_or(defaults::GRAPH_TIMEOUT),
-            max_retries: file.graph.max_retries.unwrap_or(defaults::GRAPH_MAX_RETRIES),
+            max_retries: file
+                .graph
+                .max_retries
+                .unwrap_or(defaults::GRAPH_MAX_RETRIES),
             initial_backoff: defaults::GRAPH_INITIAL_BACKOFF,
-            max_backoff: file.graph.max_backoff.unwrap_or(defaults::GRAPH_MAX_BACKOFF),
+            max_backoff: file
+                .graph
+                .max_backoff
+                .unwrap_or(defaults::GRAPH_MAX_BACKOFF),
             max_retry_after: file
                 .graph
                 .max_retry_after
@@ -458,10 +466,7 @@ impl Config {
                 Some(u) => u,
                 None => match from_env("AZURE_AUTHORITY_HOST") {
                     Some(text) => Url::parse(&text).map_err(|e| {
-                        invalid(
-                            "AZURE_AUTHORITY_HOST",
-                            format!("invalid URL {text:?}: {e}"),
-                        )
+                        invalid("AZURE_AUTHORITY_HOST", format!("invalid URL {text:?}: {e}"))
                     })?,
                     None => Url::parse(cloud.authority_host()).map_err(|e| {
                         invalid(key("cloud"), format!("built-in authority is invalid: {e}"))
@@ -514,10 +519,7 @@ impl Config {
 
         Ok(Config {
             listen_address,
-            ready_deadline: file
-                .web
-                .ready_deadline
-                .unwrap_or(defaults::READY_DEADLINE),
+            ready_deadline: file.web.ready_deadline.unwrap_or(defaults::READY_DEADLINE),
             graph,
             tenants,
             collectors,
@@ -585,7 +587,11 @@ mod tests {
         );
         assert_eq!(c.tenants[0].scope(), "https://graph.microsoft.com/.default");
         assert_eq!(c.listen_address.to_string(), defaults::LISTEN_ADDRESS);
-        let creds = c.collectors.iter().find(|c| c.name == "credentials").unwrap();
+        let creds = c
+            .collectors
+            .iter()
+            .find(|c| c.name == "credentials")
+            .unwrap();
         assert!(creds.enabled);
     }
 

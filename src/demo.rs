@@ -53,9 +53,9 @@ pub async fn run(listen_address: Option<SocketAddr>, applications: usize) -> Res
     .map_err(RunError::Serve)?;
     let address = match listen_address {
         Some(a) => a,
-        None => DEMO_LISTEN_ADDRESS.parse().map_err(|_| {
-            RunError::HttpClient("built-in demo address does not parse".into())
-        })?,
+        None => DEMO_LISTEN_ADDRESS
+            .parse()
+            .map_err(|_| RunError::HttpClient("built-in demo address does not parse".into()))?,
     };
     let config = config_for(sim.base_url(), address)?;
     let listener = crate::bind(address).await?;

@@ -195,7 +195,13 @@ mod tests {
     #[test]
     fn special_floats_use_prometheus_spelling() {
         let mut out = String::new();
-        for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.25, 1748941272.5] {
+        for v in [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            -0.25,
+            1748941272.5,
+        ] {
             write_value(v, &mut out);
             out.push(' ');
         }

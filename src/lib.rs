@@ -80,10 +80,11 @@ pub async fn run(
     let mut states = Vec::new();
     let mut jobs = Vec::new();
     for tenant in &config.tenants {
-        let source = ClientSecretSource::new(http.clone(), tenant).map_err(|e| RunError::TokenUrl {
-            tenant: tenant.label.clone(),
-            reason: e.to_string(),
-        })?;
+        let source =
+            ClientSecretSource::new(http.clone(), tenant).map_err(|e| RunError::TokenUrl {
+                tenant: tenant.label.clone(),
+                reason: e.to_string(),
+            })?;
         let tokens = Arc::new(TokenProvider::new(
             Box::new(source),
             tenant.label.clone(),

@@ -146,7 +146,13 @@ async fn poll(job: &Job, snapshots: &Snapshots) {
     match result {
         Ok(families) => {
             let series: usize = families.iter().map(|f| f.samples.len()).sum();
-            tracing::info!(tenant, collector = job.name, series, seconds = elapsed, "poll succeeded");
+            tracing::info!(
+                tenant,
+                collector = job.name,
+                series,
+                seconds = elapsed,
+                "poll succeeded"
+            );
             snapshots.update(job.slot, |s| {
                 s.families = Arc::new(families);
                 s.up = Some(true);

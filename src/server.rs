@@ -53,7 +53,11 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     if state.snapshots.all_polled() {
         (StatusCode::OK, "ready\n").into_response()
     } else if state.started.elapsed() >= state.ready_deadline {
-        (StatusCode::OK, "ready (deadline passed before every first poll)\n").into_response()
+        (
+            StatusCode::OK,
+            "ready (deadline passed before every first poll)\n",
+        )
+            .into_response()
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,

@@ -125,8 +125,11 @@ impl Telemetry {
         let graph_requests = counter(&registry, &GRAPH_REQUESTS);
         let graph_retries = counter(&registry, &GRAPH_RETRIES);
         let token_refreshes = counter(&registry, &TOKEN_REFRESHES);
-        let build = IntGaugeVec::new(Opts::new(BUILD_INFO.name, BUILD_INFO.help), BUILD_INFO.labels)
-            .expect("static metric spec is valid");
+        let build = IntGaugeVec::new(
+            Opts::new(BUILD_INFO.name, BUILD_INFO.help),
+            BUILD_INFO.labels,
+        )
+        .expect("static metric spec is valid");
         build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
         registry
             .register(Box::new(build))

@@ -64,7 +64,11 @@ fn every_metric_name_follows_the_conventions() {
     for group in metric_catalogue() {
         for m in group.metrics {
             assert!(seen.insert(m.name), "{} is defined twice", m.name);
-            assert!(m.name.starts_with("entra_"), "{} lacks the namespace", m.name);
+            assert!(
+                m.name.starts_with("entra_"),
+                "{} lacks the namespace",
+                m.name
+            );
             let is_counter = m.kind == entra_exporter::exposition::MetricKind::Counter;
             assert_eq!(
                 m.name.ends_with("_total"),
@@ -90,7 +94,8 @@ fn every_metric_name_follows_the_conventions() {
 #[test]
 fn example_config_parses_strictly() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/config.yaml");
-    let file = entra_exporter::config::FileConfig::load(&path).expect("examples/config.yaml is valid");
+    let file =
+        entra_exporter::config::FileConfig::load(&path).expect("examples/config.yaml is valid");
     assert_eq!(file.tenants.len(), 1);
     for name in file.collectors.keys() {
         assert!(

@@ -20,7 +20,9 @@ pub enum TokenError {
         hint: String,
     },
     /// The endpoint answered with something that is not a token response.
-    #[error("token endpoint for tenant {tenant} sent an unreadable response (HTTP {status}): {reason}")]
+    #[error(
+        "token endpoint for tenant {tenant} sent an unreadable response (HTTP {status}): {reason}"
+    )]
     Malformed {
         /// Tenant label.
         tenant: String,

@@ -107,7 +107,10 @@ impl TokenProvider {
         match self.source.fetch().await {
             Ok(t) => {
                 self.count("success");
-                let margin = t.expires_in.mul_f64(REFRESH_FRACTION).min(REFRESH_MARGIN_MAX);
+                let margin = t
+                    .expires_in
+                    .mul_f64(REFRESH_FRACTION)
+                    .min(REFRESH_MARGIN_MAX);
                 tracing::debug!(tenant = %self.tenant, expires_in = ?t.expires_in, "token refreshed");
                 *cache = Some(Cached {
                     token: t.token.clone(),

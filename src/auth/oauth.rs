@@ -39,15 +39,23 @@ pub async fn request_token(
     form: &[(&str, &str)],
     tenant: &str,
 ) -> Result<AccessToken, TokenError> {
-    let response = http.post(url.clone()).form(form).send().await.map_err(|e| TokenError::Unreachable {
-        tenant: tenant.to_owned(),
-        reason: e.without_url().to_string(),
-    })?;
+    let response = http
+        .post(url.clone())
+        .form(form)
+        .send()
+        .await
+        .map_err(|e| TokenError::Unreachable {
+            tenant: tenant.to_owned(),
+            reason: e.without_url().to_string(),
+        })?;
     let status = response.status().as_u16();
-    let body = response.bytes().await.map_err(|e| TokenError::Unreachable {
-        tenant: tenant.to_owned(),
-        reason: format!("response body broke off: {}", e.without_url()),
-    })?;
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| TokenError::Unreachable {
+            tenant: tenant.to_owned(),
+            reason: format!("response body broke off: {}", e.without_url()),
+        })?;
     parse_token_response(status, &body, tenant)
 }
 
@@ -141,7 +149,10 @@ mod tests {
         let e = parse_token_response(401, body, "contoso").unwrap_err();
         assert_eq!(e.aadsts(), Some(7000215));
         let text = e.to_string();
-        assert!(text.contains("AADSTS7000215: Invalid client secret provided."), "{text}");
+        assert!(
+            text.contains("AADSTS7000215: Invalid client secret provided."),
+            "{text}"
+        );
         assert!(text.contains("not its Secret ID"), "{text}");
         assert!(!text.contains("Trace ID"), "{text}");
     }

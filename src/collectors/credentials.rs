@@ -201,7 +201,10 @@ impl Builder {
             remaining: Family::new(&EXPIRY_REMAINING),
             earliest: Family::new(&EARLIEST_EXPIRY),
             counts,
-            objects: BTreeMap::from([(ObjectKind::Application, 0), (ObjectKind::ServicePrincipal, 0)]),
+            objects: BTreeMap::from([
+                (ObjectKind::Application, 0),
+                (ObjectKind::ServicePrincipal, 0),
+            ]),
             unparsed: 0,
         }
     }
@@ -267,7 +270,10 @@ impl Builder {
             without.gauge(labels, *none as f64);
         }
         let mut apps = Family::new(&APPLICATION_COUNT);
-        apps.gauge([self.tenant.as_str()], self.objects[&ObjectKind::Application] as f64);
+        apps.gauge(
+            [self.tenant.as_str()],
+            self.objects[&ObjectKind::Application] as f64,
+        );
         let mut sps = Family::new(&SERVICE_PRINCIPAL_COUNT);
         sps.gauge(
             [self.tenant.as_str()],
@@ -343,7 +349,10 @@ mod tests {
         let families = b.finish();
         let expiry = &families[0];
         assert_eq!(expiry.samples.len(), 2);
-        assert_eq!(expiry.samples[0].0[5], "93db6bc3-5b1f-4b3c-88d7-7a6e9f0c1d2e");
+        assert_eq!(
+            expiry.samples[0].0[5],
+            "93db6bc3-5b1f-4b3c-88d7-7a6e9f0c1d2e"
+        );
         assert_eq!(expiry.samples[0].1, Value::Fixed(1752570720.0));
         assert_eq!(expiry.samples[1].0[4], "certificate");
         let Value::Fixed(v) = expiry.samples[1].1 else {

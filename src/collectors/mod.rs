@@ -24,7 +24,10 @@ pub enum CollectError {
 pub trait Collector: Send + Sync {
     /// Reads the family from Graph for the client's tenant and returns every metric family
     /// it produces; the `tenant` label comes from [`GraphClient::tenant`].
-    fn collect<'a>(&'a self, graph: &'a GraphClient) -> BoxFuture<'a, Result<Vec<Family>, CollectError>>;
+    fn collect<'a>(
+        &'a self,
+        graph: &'a GraphClient,
+    ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>>;
 }
 
 /// Static facts about a collector, node_exporter style: a name, whether it runs by default,

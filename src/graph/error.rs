@@ -8,7 +8,9 @@ use crate::auth::TokenError;
 #[derive(Debug, thiserror::Error)]
 pub enum GraphError {
     /// Graph answered with an error status and (usually) a §10.1 error body.
-    #[error("GET {endpoint} failed: HTTP {status} {code}: {message} (request-id {request_id}){hint}")]
+    #[error(
+        "GET {endpoint} failed: HTTP {status} {code}: {message} (request-id {request_id}){hint}"
+    )]
     Api {
         /// Endpoint path, e.g. `/v1.0/applications`.
         endpoint: &'static str,
@@ -46,7 +48,9 @@ pub enum GraphError {
         reason: String,
     },
     /// A 2xx response whose body is not what the endpoint documents.
-    #[error("GET {endpoint} returned a body that could not be read (request-id {request_id}): {reason}")]
+    #[error(
+        "GET {endpoint} returned a body that could not be read (request-id {request_id}): {reason}"
+    )]
     Decode {
         /// Endpoint path.
         endpoint: &'static str,

@@ -108,12 +108,11 @@ impl GraphClient {
         let mut pages = 0;
         loop {
             let (body, request_id) = self.get(endpoint, &url).await?;
-            let page: Page<T> =
-                serde_json::from_slice(&body).map_err(|e| GraphError::Decode {
-                    endpoint: endpoint.path,
-                    request_id,
-                    reason: describe_json_error(&e, &body),
-                })?;
+            let page: Page<T> = serde_json::from_slice(&body).map_err(|e| GraphError::Decode {
+                endpoint: endpoint.path,
+                request_id,
+                reason: describe_json_error(&e, &body),
+            })?;
             pages += 1;
             on_page(page.value);
             let Some(link) = page.next_link else {
@@ -143,14 +142,14 @@ impl GraphClient {
     }
 
     fn url(&self, endpoint: &Endpoint, query: &str) -> Result<Url, GraphError> {
-        let mut url =
-            self.root
-                .join(endpoint.path.trim_start_matches('/'))
-                .map_err(|e| GraphError::Decode {
-                    endpoint: endpoint.path,
-                    request_id: "-".into(),
-                    reason: format!("cannot build URL from Graph root {}: {e}", self.root),
-                })?;
+        let mut url = self
+            .root
+            .join(endpoint.path.trim_start_matches('/'))
+            .map_err(|e| GraphError::Decode {
+                endpoint: endpoint.path,
+                request_id: "-".into(),
+                reason: format!("cannot build URL from Graph root {}: {e}", self.root),
+            })?;
         if !query.is_empty() {
             url.set_query(Some(query));
         }

@@ -11,7 +11,8 @@ pub fn parse_retry_after(value: &str, max: Duration) -> Option<Duration> {
     if !seconds.is_finite() || seconds < 0.0 {
         return None;
     }
-    Some(Duration::from_secs_f64(seconds).min(max))
+    // Cap before converting: `Duration::from_secs_f64` panics on values like 1e300.
+    Some(Duration::from_secs_f64(seconds.min(max.as_secs_f64())))
 }
 
 /// Exponential backoff with full jitter: a random delay in `[base/2, base]`, where base
@@ -45,14 +46,22 @@ mod tests {
         assert_eq!(parse_retry_after("3600", max), Some(max));
         assert_eq!(parse_retry_after("-1", max), None);
         assert_eq!(parse_retry_after("soon", max), None);
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", max), None);
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", max),
+            None
+        );
         assert_eq!(parse_retry_after("NaN", max), None);
+        assert_eq!(parse_retry_after("1e300", max), Some(max));
+        assert_eq!(parse_retry_after("inf", max), None);
     }
 
     #[test]
     fn backoff_grows_and_is_capped() {
         let o = GraphOptions::default();
-        assert_eq!(backoff(0, &o, 0.999_999), o.initial_backoff.mul_f64(0.999_999_5));
+        assert_eq!(
+            backoff(0, &o, 0.999_999),
+            o.initial_backoff.mul_f64(0.999_999_5)
+        );
         assert!(backoff(3, &o, 0.0) >= o.initial_backoff * 4);
         assert!(backoff(40, &o, 0.999) <= o.max_backoff);
         for _ in 0..100 {
