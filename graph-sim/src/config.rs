@@ -157,7 +157,8 @@ pub struct SimConfig {
     pub extra_service_principals: usize,
     /// Credentials per object are drawn from `0..=max_credentials_per_app`.
     pub max_credentials_per_app: usize,
-    /// The tenant's "now": credential dates are generated relative to it.
+    /// The tenant's "now": credential dates are generated relative to it (after truncation to
+    /// whole seconds, so that only deliberately fractional dates carry a fraction).
     pub now: SystemTime,
     /// Tenant user count; picks the throttling tier of §7.
     pub users: u64,

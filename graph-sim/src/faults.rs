@@ -117,7 +117,9 @@ pub enum FaultParseError {
     #[error("invalid status '{0}' in fault rule; expected an HTTP error status 400..=599")]
     BadStatus(String),
     /// `skip=` or `times=` was not a non-negative integer.
-    #[error("invalid value '{value}' for '{option}' in fault rule; expected a non-negative integer")]
+    #[error(
+        "invalid value '{value}' for '{option}' in fault rule; expected a non-negative integer"
+    )]
     BadCount {
         /// `skip` or `times`.
         option: &'static str,
@@ -373,10 +375,16 @@ mod tests {
             ("applications:status=200", "invalid status '200'"),
             ("applications:status=abc", "invalid status 'abc'"),
             ("applications:latency=fast", "invalid latency 'fast'"),
-            ("applications:times=-1:drop", "invalid value '-1' for 'times'"),
+            (
+                "applications:times=-1:drop",
+                "invalid value '-1' for 'times'",
+            ),
             ("applications:drop:malformed", "more than one fault"),
             ("applications:explode", "unknown option 'explode'"),
-            ("applications:malformed=yes", "unknown option 'malformed=yes'"),
+            (
+                "applications:malformed=yes",
+                "unknown option 'malformed=yes'",
+            ),
         ];
         for (text, needle) in bad {
             let err = text.parse::<FaultRule>().expect_err(text).to_string();
@@ -386,10 +394,13 @@ mod tests {
 
     #[test]
     fn skip_times_and_wildcards_count_down() {
-        let control = FaultControl::new(vec![FaultRule::new("applications", FaultKind::Status(503))
-            .skip(1)
-            .times(2)]);
-        let actions: Vec<_> = (0..5).map(|_| control.plan("applications").action).collect();
+        let control =
+            FaultControl::new(vec![FaultRule::new("applications", FaultKind::Status(503))
+                .skip(1)
+                .times(2)]);
+        let actions: Vec<_> = (0..5)
+            .map(|_| control.plan("applications").action)
+            .collect();
         assert_eq!(
             actions,
             vec![

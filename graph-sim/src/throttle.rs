@@ -136,11 +136,6 @@ impl Throttler {
         }
     }
 
-    /// The bucket size in force.
-    pub fn limit(&self) -> u32 {
-        self.limit
-    }
-
     /// Charges `cost` units to `key`'s bucket.
     pub fn charge(&self, key: &str, cost: u32) -> Decision {
         if !self.config.enabled {
@@ -189,7 +184,10 @@ mod tests {
         assert_eq!(c.limit_for(50), 5_000);
         assert_eq!(c.limit_for(500), 5_000);
         assert_eq!(c.limit_for(501), 8_000);
-        assert_eq!(ThrottleConfig::with_limit(4, Duration::from_secs(1)).limit_for(9_999), 4);
+        assert_eq!(
+            ThrottleConfig::with_limit(4, Duration::from_secs(1)).limit_for(9_999),
+            4
+        );
     }
 
     #[test]

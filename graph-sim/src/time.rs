@@ -102,7 +102,10 @@ impl UtcTime {
         if self.ticks == 0 {
             format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
         } else {
-            format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:07}Z", self.ticks)
+            format!(
+                "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:07}Z",
+                self.ticks
+            )
         }
     }
 
@@ -168,7 +171,10 @@ mod tests {
             UtcTime::from_unix(10_413_792_000, 0).to_graph_string(),
             "2300-01-01T00:00:00Z"
         );
-        assert_eq!(UtcTime::from_unix(-1, 0).to_graph_string(), "1969-12-31T23:59:59Z");
+        assert_eq!(
+            UtcTime::from_unix(-1, 0).to_graph_string(),
+            "1969-12-31T23:59:59Z"
+        );
     }
 
     #[test]

@@ -14,9 +14,9 @@ use crate::time::UtcTime;
 #[derive(Clone, Debug)]
 pub struct Tenant {
     /// Tenant id (GUID).
-    pub id: String,
+    pub tenant_id: String,
     /// Verified `*.onmicrosoft.com` domain.
-    pub domain: String,
+    pub tenant_domain: String,
     /// The instant the credential dates were generated around.
     pub now: UtcTime,
     /// Number of users (drives the throttling tier).

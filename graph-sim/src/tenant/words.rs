@@ -84,11 +84,20 @@ pub const MONTHS: &[&str] = &[
 /// The app ids are the well-known public ones.
 pub const FIRST_PARTY: &[(&str, &str)] = &[
     ("00000003-0000-0000-c000-000000000000", "Microsoft Graph"),
-    ("00000002-0000-0ff1-ce00-000000000000", "Office 365 Exchange Online"),
-    ("00000003-0000-0ff1-ce00-000000000000", "Office 365 SharePoint Online"),
+    (
+        "00000002-0000-0ff1-ce00-000000000000",
+        "Office 365 Exchange Online",
+    ),
+    (
+        "00000003-0000-0ff1-ce00-000000000000",
+        "Office 365 SharePoint Online",
+    ),
     ("c44b4083-3bb0-49c1-b47d-974e53cbdf3c", "Azure Portal"),
     ("1fec8e78-bce4-4aaf-ab1b-5451cc387264", "Microsoft Teams"),
-    ("797f4846-ba00-4fd7-ba43-dac1f8f63013", "Windows Azure Service Management API"),
+    (
+        "797f4846-ba00-4fd7-ba43-dac1f8f63013",
+        "Windows Azure Service Management API",
+    ),
     ("00000007-0000-0000-c000-000000000000", "Dataverse"),
     ("0000000a-0000-0000-c000-000000000000", "Microsoft Intune"),
 ];
@@ -132,6 +141,12 @@ pub const THIRD_PARTY_APPS: &[&str] = &[
 
 /// Azure resources that carry managed identities.
 pub const MANAGED_IDENTITY_RESOURCES: &[&str] = &[
-    "func-invoice", "aks-agentpool", "vm-build", "app-portal", "logic-sync", "adf-ingest",
-    "aca-exporter", "vmss-batch",
+    "func-invoice",
+    "aks-agentpool",
+    "vm-build",
+    "app-portal",
+    "logic-sync",
+    "adf-ingest",
+    "aca-exporter",
+    "vmss-batch",
 ];

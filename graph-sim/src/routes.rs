@@ -1,0 +1,335 @@
+//! The route table: every endpoint the simulator serves, with its name (used by fault rules
+//! and the request log), path pattern, required roles, throttling cost and handler.
+//!
+//! Adding an endpoint means adding one [`Route`] here and a handler in the module of its
+//! report family; matching, authentication, roles, throttling, faults and logging come free.
+
+use crate::graph::directory;
+use crate::graph::errors::GraphError;
+use crate::reply::Reply;
+use crate::server::Ctx;
+use crate::token::{self, TokenError};
+
+/// One segment of a path pattern.
+#[derive(Clone, Copy, Debug)]
+pub enum Seg {
+    /// A fixed segment (compared case-insensitively unless the quirk is switched off).
+    Lit(&'static str),
+    /// A Graph version root, `v1.0` or `beta`; captured as the `version` parameter.
+    Version,
+    /// Any non-empty segment, captured under this name.
+    Param(&'static str),
+}
+
+/// Request methods a Graph route may accept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verb {
+    /// GET (HEAD is not simulated).
+    Get,
+    /// POST.
+    Post,
+}
+
+/// A Graph handler: produces the success reply or the Graph error.
+pub type GraphHandler = fn(&Ctx<'_>) -> Result<Reply, GraphError>;
+
+/// Resource units a request costs in the directory token bucket (§7).
+pub type CostFn = fn(&Ctx<'_>) -> u32;
+
+/// A Graph resource route.
+#[derive(Debug)]
+pub struct GraphRoute {
+    /// Accepted method.
+    pub verb: Verb,
+    /// The token must carry at least one of these application roles (else 403).
+    pub roles: &'static [&'static str],
+    /// Cost in the directory resource-unit bucket; `None` for routes outside that service.
+    pub directory_cost: Option<CostFn>,
+    /// The handler, run after authentication, authorisation and throttling.
+    pub handler: GraphHandler,
+}
+
+/// What kind of endpoint a route is.
+#[derive(Debug)]
+pub enum RouteKind {
+    /// The Entra token endpoint; it checks the method itself (AADSTS900561) and answers with
+    /// AADSTS-shaped errors (§11.4).
+    Token(fn(&Ctx<'_>) -> Result<Reply, TokenError>),
+    /// A Graph resource, answering with Graph errors (§10.1).
+    Graph(GraphRoute),
+}
+
+/// One served endpoint.
+#[derive(Debug)]
+pub struct Route {
+    /// Stable name for fault rules and the request log.
+    pub name: &'static str,
+    /// Path pattern, split on `/`.
+    pub path: &'static [Seg],
+    /// Kind and behaviour.
+    pub kind: RouteKind,
+}
+
+/// Roles that may read app registrations and service principals (§7).
+const DIRECTORY_READ: &[&str] = &["Application.Read.All", "Directory.Read.All"];
+
+/// Every route, checked in order.
+pub static ROUTES: &[Route] = &[
+    Route {
+        name: "token",
+        path: &[
+            Seg::Param("tenant"),
+            Seg::Lit("oauth2"),
+            Seg::Lit("v2.0"),
+            Seg::Lit("token"),
+        ],
+        kind: RouteKind::Token(token::handle),
+    },
+    Route {
+        name: "applications",
+        path: &[Seg::Version, Seg::Lit("applications")],
+        kind: RouteKind::Graph(GraphRoute {
+            verb: Verb::Get,
+            roles: DIRECTORY_READ,
+            directory_cost: Some(directory::list_cost),
+            handler: directory::list_applications,
+        }),
+    },
+    Route {
+        name: "applications",
+        path: &[Seg::Version, Seg::Lit("applications"), Seg::Lit("$count")],
+        kind: RouteKind::Graph(GraphRoute {
+            verb: Verb::Get,
+            roles: DIRECTORY_READ,
+            directory_cost: Some(directory::count_cost),
+            handler: directory::count_applications,
+        }),
+    },
+    Route {
+        name: "servicePrincipals",
+        path: &[Seg::Version, Seg::Lit("servicePrincipals")],
+        kind: RouteKind::Graph(GraphRoute {
+            verb: Verb::Get,
+            roles: DIRECTORY_READ,
+            directory_cost: Some(directory::list_cost),
+            handler: directory::list_service_principals,
+        }),
+    },
+    Route {
+        name: "servicePrincipals",
+        path: &[
+            Seg::Version,
+            Seg::Lit("servicePrincipals"),
+            Seg::Lit("$count"),
+        ],
+        kind: RouteKind::Graph(GraphRoute {
+            verb: Verb::Get,
+            roles: DIRECTORY_READ,
+            directory_cost: Some(directory::count_cost),
+            handler: directory::count_service_principals,
+        }),
+    },
+];
+
+/// Route name recorded for requests that match no route.
+pub const UNKNOWN_ROUTE: &str = "unknown";
+
+/// The distinct route names, in table order.
+pub fn route_names() -> impl Iterator<Item = &'static str> {
+    ROUTES
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| !ROUTES[..*i].iter().any(|p| p.name == r.name))
+        .map(|(_, r)| r.name)
+}
+
+/// Result of matching a request path against the table.
+#[derive(Debug)]
+pub enum PathMatch {
+    /// A route matched; `params` holds the captured segments.
+    Found {
+        /// The route.
+        route: &'static Route,
+        /// Captured parameters (`version`, `tenant`, …).
+        params: Vec<(&'static str, String)>,
+    },
+    /// A Graph route's path matched but not its method.
+    WrongMethod(&'static Route),
+    /// Under a Graph version root, but no route has this segment.
+    UnknownSegment(String),
+    /// Nothing resembles the path.
+    NotFound(String),
+}
+
+impl PathMatch {
+    /// The route name to record and to match fault rules against.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Found { route, .. } | Self::WrongMethod(route) => route.name,
+            _ => UNKNOWN_ROUTE,
+        }
+    }
+}
+
+/// Whether `seg` is a Graph version root.
+fn version_of(seg: &str, case_insensitive: bool) -> Option<&'static str> {
+    ["v1.0", "beta"].into_iter().find(|v| {
+        if case_insensitive {
+            v.eq_ignore_ascii_case(seg)
+        } else {
+            *v == seg
+        }
+    })
+}
+
+/// Matches the decoded path `segments` and request `verb` (None: neither GET nor POST) against
+/// the table.
+pub fn match_path(segments: &[String], verb: Option<Verb>, case_insensitive: bool) -> PathMatch {
+    let mut wrong_method = None;
+    let mut deepest = 0;
+    for route in ROUTES {
+        let (matched, params) = match_segments(route.path, segments, case_insensitive);
+        if matched < route.path.len() || matched < segments.len() {
+            if matches!(route.path.first(), Some(Seg::Version)) {
+                deepest = deepest.max(matched);
+            }
+            continue;
+        }
+        match &route.kind {
+            RouteKind::Graph(g) if Some(g.verb) != verb => {
+                wrong_method.get_or_insert(route);
+            }
+            _ => return PathMatch::Found { route, params },
+        }
+    }
+    if let Some(route) = wrong_method {
+        return PathMatch::WrongMethod(route);
+    }
+    let first = segments.first().map(String::as_str).unwrap_or_default();
+    if version_of(first, case_insensitive).is_some() {
+        // Graph names the first segment it could not resolve.
+        let seg = segments
+            .get(deepest.max(1))
+            .or(segments.last())
+            .cloned()
+            .unwrap_or_default();
+        return PathMatch::UnknownSegment(seg);
+    }
+    PathMatch::NotFound(first.to_owned())
+}
+
+/// How many leading segments of `path` match `pattern`, and the captured parameters.
+fn match_segments(
+    pattern: &[Seg],
+    path: &[String],
+    case_insensitive: bool,
+) -> (usize, Vec<(&'static str, String)>) {
+    let mut params = Vec::new();
+    for (i, (seg, actual)) in pattern.iter().zip(path).enumerate() {
+        let ok = match seg {
+            Seg::Lit(lit) => {
+                if case_insensitive {
+                    lit.eq_ignore_ascii_case(actual)
+                } else {
+                    lit == actual
+                }
+            }
+            Seg::Version => match version_of(actual, case_insensitive) {
+                Some(v) => {
+                    params.push(("version", v.to_owned()));
+                    true
+                }
+                None => false,
+            },
+            Seg::Param(name) => {
+                if actual.is_empty() {
+                    false
+                } else {
+                    params.push((*name, actual.clone()));
+                    true
+                }
+            }
+        };
+        if !ok {
+            return (i, params);
+        }
+    }
+    (pattern.len().min(path.len()), params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segs(path: &str) -> Vec<String> {
+        path.split('/')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn matches_routes_case_insensitively() {
+        let m = match_path(&segs("/V1.0/APPLICATIONS"), Some(Verb::Get), true);
+        assert_eq!(m.name(), "applications");
+        let m = match_path(
+            &segs("/beta/servicePrincipals/$count"),
+            Some(Verb::Get),
+            true,
+        );
+        match m {
+            PathMatch::Found { route, params } => {
+                assert_eq!(route.name, "servicePrincipals");
+                assert_eq!(params, vec![("version", "beta".to_owned())]);
+            }
+            other => panic!("{other:?}"),
+        }
+        let m = match_path(&segs("/V1.0/APPLICATIONS"), Some(Verb::Get), false);
+        assert!(matches!(m, PathMatch::NotFound(_)), "{m:?}");
+    }
+
+    #[test]
+    fn token_route_captures_the_tenant() {
+        match match_path(
+            &segs("/contoso.com/oauth2/v2.0/token"),
+            Some(Verb::Post),
+            true,
+        ) {
+            PathMatch::Found { route, params } => {
+                assert_eq!(route.name, "token");
+                assert_eq!(params, vec![("tenant", "contoso.com".to_owned())]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_segments_and_methods() {
+        match match_path(&segs("/v1.0/applicationz"), Some(Verb::Get), true) {
+            PathMatch::UnknownSegment(s) => assert_eq!(s, "applicationz"),
+            other => panic!("{other:?}"),
+        }
+        match match_path(&segs("/v1.0/applications/x/y"), Some(Verb::Get), true) {
+            PathMatch::UnknownSegment(s) => assert_eq!(s, "x"),
+            other => panic!("{other:?}"),
+        }
+        match match_path(&segs("/v1.0"), Some(Verb::Get), true) {
+            PathMatch::UnknownSegment(s) => assert_eq!(s, "v1.0"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            match_path(&segs("/v1.0/applications"), Some(Verb::Post), true),
+            PathMatch::WrongMethod(_)
+        ));
+        assert!(matches!(
+            match_path(&segs("/favicon.ico"), Some(Verb::Get), true),
+            PathMatch::NotFound(_)
+        ));
+    }
+
+    #[test]
+    fn names_are_distinct_and_listed() {
+        let names: Vec<_> = route_names().collect();
+        assert_eq!(names, vec!["token", "applications", "servicePrincipals"]);
+    }
+}

@@ -1,0 +1,558 @@
+//! The HTTP side: starting and stopping a simulator, and the pipeline every request goes
+//! through (route match → faults → handler → common headers → request log).
+
+use std::collections::VecDeque;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::header::{HeaderName, CONTENT_LENGTH};
+use axum::http::{HeaderMap, Method, Response, StatusCode};
+use axum::Router;
+use bytes::Bytes;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::config::SimConfig;
+use crate::faults::{FaultControl, FaultKind};
+use crate::graph;
+use crate::graph::errors::GraphError;
+use crate::ground_truth::{self, GroundTruth};
+use crate::reply::Reply;
+use crate::routes::{self, PathMatch, RouteKind, Verb};
+use crate::tenant::Tenant;
+use crate::throttle::Throttler;
+use crate::token::{self, TokenIssuer};
+
+/// Largest request body read (token requests are tiny; `$batch` bodies stay well below this).
+const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// How long `shutdown` waits for open connections before cutting them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Delay between the partial body and the dropped connection of a `DropMidBody` fault, so
+/// the client has really received part of the body.
+const DROP_DELAY: Duration = Duration::from_millis(20);
+
+/// Longest `client-request-id` echoed back; longer values are treated as absent.
+const MAX_CLIENT_REQUEST_ID: usize = 256;
+
+/// Header names used on every response.
+static REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
+/// See [`REQUEST_ID`].
+static CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("client-request-id");
+
+/// One request as the simulator saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestRecord {
+    /// Route name (`token`, `applications`, …, or `unknown`).
+    pub route: String,
+    /// HTTP method.
+    pub method: String,
+    /// Path and query exactly as received.
+    pub path_and_query: String,
+    /// Status sent (200 for body faults, which break the body, not the status).
+    pub status: u16,
+    /// When the request arrived.
+    pub at: SystemTime,
+    /// The `client-request-id` header, if the client sent one.
+    pub client_request_id: Option<String>,
+    /// Whether an `Authorization: Bearer …` header was present.
+    pub had_bearer: bool,
+}
+
+/// Bounded log of requests, oldest dropped first.
+#[derive(Debug)]
+pub(crate) struct RequestLog {
+    /// Maximum number of records kept.
+    capacity: usize,
+    /// The records, oldest first.
+    records: Mutex<VecDeque<RequestRecord>>,
+}
+
+impl RequestLog {
+    /// An empty log keeping at most `capacity` records.
+    fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            records: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// Appends a record, dropping the oldest beyond capacity.
+    fn push(&self, record: RequestRecord) {
+        let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
+        records.push_back(record);
+        while records.len() > self.capacity {
+            records.pop_front();
+        }
+    }
+
+    /// A copy of the records, oldest first.
+    fn snapshot(&self) -> Vec<RequestRecord> {
+        let records = self.records.lock().unwrap_or_else(|e| e.into_inner());
+        records.iter().cloned().collect()
+    }
+}
+
+/// Shared state of a running simulator.
+#[derive(Debug)]
+pub(crate) struct SimState {
+    /// The configuration it was started with.
+    pub config: SimConfig,
+    /// The generated tenant.
+    pub tenant: Tenant,
+    /// `http://127.0.0.1:PORT`, no trailing slash.
+    pub base_url: String,
+    /// Issues and verifies access tokens.
+    pub tokens: TokenIssuer,
+    /// Directory resource-unit buckets.
+    pub throttle: Throttler,
+    /// Active fault rules.
+    pub faults: FaultControl,
+    /// Requests received.
+    log: RequestLog,
+}
+
+/// Everything a handler may look at for one request.
+#[derive(Debug)]
+pub(crate) struct Ctx<'a> {
+    /// The simulator.
+    pub sim: &'a SimState,
+    /// Request method.
+    pub method: &'a Method,
+    /// Parameters captured by the route pattern.
+    pub params: Vec<(&'static str, String)>,
+    /// The raw query string (without `?`), as received.
+    pub raw_query: &'a str,
+    /// Decoded query pairs, in order.
+    pub query: Vec<(String, String)>,
+    /// Request headers.
+    pub headers: &'a HeaderMap,
+    /// Request body.
+    pub body: &'a [u8],
+    /// Fresh GUID identifying this request (`request-id`).
+    pub request_id: &'a str,
+    /// `client-request-id` to echo: the client's, else `request_id`.
+    pub client_request_id: &'a str,
+    /// The client's own `client-request-id`, if it sent one.
+    pub client_request_id_sent: Option<&'a str>,
+}
+
+impl Ctx<'_> {
+    /// A captured path parameter, or "".
+    pub fn param(&self, name: &str) -> &str {
+        self.params
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default()
+    }
+
+    /// A request header as text, if present and valid.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Starts simulators.
+#[derive(Debug)]
+pub struct Simulator;
+
+impl Simulator {
+    /// Generates the tenant and serves it on an already-bound listener (tests bind
+    /// `127.0.0.1:0`) until the returned handle is shut down or dropped.
+    pub async fn start(config: SimConfig, listener: TcpListener) -> io::Result<SimHandle> {
+        let addr = listener.local_addr()?;
+        let base_url = base_url_for(addr);
+        let state = tokio::task::spawn_blocking(move || SimState::new(config, base_url))
+            .await
+            .map_err(io::Error::other)?;
+        let state = Arc::new(state);
+        let app = Router::new()
+            .fallback(handle)
+            .with_state(Arc::clone(&state));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+            // Either an explicit shutdown or the handle being dropped ends the server.
+            let _ = stopped.await;
+        });
+        let task = tokio::spawn(async move { server.await });
+        tracing::debug!(base_url = %state.base_url, "graph-sim started");
+        Ok(SimHandle {
+            state,
+            local_addr: addr,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+}
+
+/// The URL clients use to reach a listener: unspecified addresses become loopback.
+fn base_url_for(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    match ip {
+        IpAddr::V4(ip) => format!("http://{ip}:{}", addr.port()),
+        IpAddr::V6(ip) => format!("http://[{ip}]:{}", addr.port()),
+    }
+}
+
+impl SimState {
+    /// Builds the state, generating the tenant.
+    fn new(config: SimConfig, base_url: String) -> Self {
+        let tenant = Tenant::generate(&config);
+        Self {
+            tokens: TokenIssuer::new(&config),
+            throttle: Throttler::new(config.throttle.clone(), config.users),
+            faults: FaultControl::new(config.faults.clone()),
+            log: RequestLog::new(config.request_log_capacity),
+            tenant,
+            base_url,
+            config,
+        }
+    }
+}
+
+/// A running simulator. Dropping it stops the server.
+#[derive(Debug)]
+pub struct SimHandle {
+    /// Shared state.
+    state: Arc<SimState>,
+    /// The listener's address.
+    local_addr: SocketAddr,
+    /// Fires the graceful shutdown.
+    stop: Option<oneshot::Sender<()>>,
+    /// The server task.
+    task: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl SimHandle {
+    /// `http://127.0.0.1:PORT`: Graph roots are `{base}/v1.0` and `{base}/beta`, the token
+    /// endpoint is `{base}/{tenant}/oauth2/v2.0/token`.
+    pub fn base_url(&self) -> &str {
+        &self.state.base_url
+    }
+
+    /// The address the simulator listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The token endpoint URL for the simulated tenant.
+    pub fn token_url(&self) -> String {
+        format!(
+            "{}/{}/oauth2/v2.0/token",
+            self.state.base_url, self.state.tenant.tenant_id
+        )
+    }
+
+    /// The configuration the simulator runs with.
+    pub fn config(&self) -> &SimConfig {
+        &self.state.config
+    }
+
+    /// The generated tenant model.
+    pub fn tenant(&self) -> &Tenant {
+        &self.state.tenant
+    }
+
+    /// The metrics an exporter should derive from this tenant at `at_unix_seconds`, labelled
+    /// with `tenant = tenant_label`.
+    pub fn ground_truth(&self, tenant_label: &str, at_unix_seconds: f64) -> GroundTruth {
+        ground_truth::compute(&self.state.tenant, tenant_label, at_unix_seconds)
+    }
+
+    /// Injects and clears faults at run time.
+    pub fn faults(&self) -> &FaultControl {
+        &self.state.faults
+    }
+
+    /// Makes every token issued so far fail with 401 by rotating the signing key.
+    pub fn revoke_tokens(&self) {
+        self.state.tokens.rotate();
+    }
+
+    /// The requests received so far (the most recent `request_log_capacity`), oldest first.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.state.log.snapshot()
+    }
+
+    /// Stops accepting requests, lets open ones finish (up to a few seconds) and returns.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(mut task) = self.task.take() {
+            match tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await {
+                Ok(Ok(Err(e))) => {
+                    tracing::warn!(error = %e, "graph-sim server ended with an error")
+                }
+                Ok(_) => {}
+                Err(_) => task.abort(),
+            }
+        }
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Percent-decodes one path segment (or other URL component); malformed escapes are kept
+/// as they are.
+pub(crate) fn percent_decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b == b'%' {
+            if let (Some(h), Some(l)) = (
+                bytes.get(i + 1).and_then(|c| hex(*c)),
+                bytes.get(i + 2).and_then(|c| hex(*c)),
+            ) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The request pipeline: every request, whatever its path, comes through here.
+async fn handle(State(sim): State<Arc<SimState>>, request: Request) -> Response<Body> {
+    let at = SystemTime::now();
+    let (parts, body) = request.into_parts();
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let client_request_id_sent = parts
+        .headers
+        .get(&CLIENT_REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && v.len() <= MAX_CLIENT_REQUEST_ID);
+    let client_request_id = client_request_id_sent.unwrap_or(&request_id).to_owned();
+    let had_bearer = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_whitespace().next())
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("bearer"));
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map(|pq| pq.as_str().to_owned())
+        .unwrap_or_else(|| parts.uri.path().to_owned());
+
+    let segments: Vec<String> = parts
+        .uri
+        .path()
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(percent_decode)
+        .collect();
+    let verb = match parts.method {
+        Method::GET => Some(Verb::Get),
+        Method::POST => Some(Verb::Post),
+        _ => None,
+    };
+    let matched = routes::match_path(&segments, verb, sim.config.quirks.case_insensitive_paths);
+    let route_name = matched.name();
+    let plan = sim.faults.plan(route_name);
+    if !plan.latency.is_zero() {
+        tokio::time::sleep(plan.latency).await;
+    }
+
+    let body = axum::body::to_bytes(body, MAX_BODY_BYTES).await;
+    let raw_query = parts.uri.query().unwrap_or_default();
+    let params = match &matched {
+        PathMatch::Found { params, .. } => params.clone(),
+        _ => Vec::new(),
+    };
+    let ctx = Ctx {
+        sim: &sim,
+        method: &parts.method,
+        params,
+        raw_query,
+        query: url::form_urlencoded::parse(raw_query.as_bytes())
+            .into_owned()
+            .collect(),
+        headers: &parts.headers,
+        body: body.as_deref().unwrap_or_default(),
+        request_id: &request_id,
+        client_request_id: &client_request_id,
+        client_request_id_sent,
+    };
+    let is_token = matches!(
+        &matched,
+        PathMatch::Found { route, .. } if matches!(route.kind, RouteKind::Token(_))
+    );
+
+    let mut reply = match (&plan.action, body.is_err()) {
+        (Some(FaultKind::Status(status)), _) => fault_status(&ctx, is_token, *status),
+        (Some(FaultKind::Throttle { retry_after }), _) => {
+            fault_throttle(&ctx, is_token, retry_after.as_deref())
+        }
+        (Some(FaultKind::MalformedJson), _) => malformed(&ctx, is_token),
+        (_, true) => GraphError::new(413, "Request_BadRequest", "The request body is too large.")
+            .to_reply(&request_id, &client_request_id),
+        _ => dispatch(&ctx, &matched),
+    };
+    if !is_token {
+        graph::decorate(&sim, &mut reply);
+    }
+    reply.header(REQUEST_ID.clone(), &request_id);
+    reply.header(CLIENT_REQUEST_ID.clone(), &client_request_id);
+
+    let status = reply.status.as_u16();
+    tracing::debug!(route = route_name, method = %parts.method, path = %path_and_query, status, "request");
+    sim.log.push(RequestRecord {
+        route: route_name.to_owned(),
+        method: parts.method.to_string(),
+        path_and_query,
+        status,
+        at,
+        client_request_id: client_request_id_sent.map(str::to_owned),
+        had_bearer,
+    });
+
+    match plan.action {
+        Some(FaultKind::TruncatedJson) => truncate(reply),
+        Some(FaultKind::DropMidBody) => drop_mid_body(reply),
+        _ => reply.into_response(),
+    }
+}
+
+/// Normal handling of a matched (or unmatched) request.
+fn dispatch(ctx: &Ctx<'_>, matched: &PathMatch) -> Reply {
+    let graph_error = |e: GraphError| e.to_reply(ctx.request_id, ctx.client_request_id);
+    match matched {
+        PathMatch::Found { route, .. } => match &route.kind {
+            RouteKind::Token(handler) => token::serve(ctx, *handler),
+            RouteKind::Graph(g) => graph::serve(ctx, g),
+        },
+        PathMatch::WrongMethod(_) => graph_error(GraphError::new(
+            405,
+            "Request_BadRequest",
+            "Specified HTTP method is not allowed for the request uri.",
+        )),
+        PathMatch::UnknownSegment(segment) => graph_error(GraphError::new(
+            ctx.sim.config.quirks.unknown_segment_status,
+            "BadRequest",
+            format!("Resource not found for the segment '{segment}'."),
+        )),
+        PathMatch::NotFound(segment) => graph_error(GraphError::new(
+            404,
+            "Request_ResourceNotFound",
+            format!("Resource not found for the segment '{segment}'."),
+        )),
+    }
+}
+
+/// The reply of a `Status(n)` fault.
+fn fault_status(ctx: &Ctx<'_>, is_token: bool, status: u16) -> Reply {
+    if is_token {
+        token::TokenError::for_status(status).to_reply(ctx)
+    } else {
+        GraphError::for_status(status).to_reply(ctx.request_id, ctx.client_request_id)
+    }
+}
+
+/// The reply of a `Throttle` fault.
+fn fault_throttle(ctx: &Ctx<'_>, is_token: bool, retry_after: Option<&str>) -> Reply {
+    let mut reply = if is_token {
+        token::TokenError::for_status(429).to_reply(ctx)
+    } else {
+        GraphError::too_many_requests(None).to_reply(ctx.request_id, ctx.client_request_id)
+    };
+    if let Some(value) = retry_after {
+        reply.header(axum::http::header::RETRY_AFTER, value);
+    }
+    reply
+}
+
+/// The reply of a `MalformedJson` fault: what a misbehaving proxy sends, labelled as JSON.
+fn malformed(ctx: &Ctx<'_>, is_token: bool) -> Reply {
+    let content_type = if is_token {
+        token::JSON_CONTENT_TYPE
+    } else {
+        ctx.sim.config.quirks.graph_content_type.as_str()
+    };
+    Reply::new(
+        StatusCode::OK,
+        content_type,
+        Bytes::from_static(
+            b"<html><head><title>Bad Gateway</title></head><body>upstream sent an invalid response</body></html>",
+        ),
+    )
+}
+
+/// The reply with its body cut in half (and a matching `Content-Length`).
+fn truncate(reply: Reply) -> Response<Body> {
+    let half = reply.body.slice(..reply.body.len() / 2);
+    let body = Body::from(half);
+    reply.into_response_with(body)
+}
+
+/// The reply's headers and half its body, then an aborted connection. `Content-Length`
+/// announces the whole body so the client knows it is missing bytes.
+fn drop_mid_body(reply: Reply) -> Response<Body> {
+    let full_len = reply.body.len();
+    let half = reply.body.slice(..full_len / 2);
+    let (mut sender, channel) = http_body_util::Channel::<Bytes, io::Error>::new(1);
+    tokio::spawn(async move {
+        if !half.is_empty() {
+            let _ = sender.send_data(half).await;
+        }
+        tokio::time::sleep(DROP_DELAY).await;
+        sender.abort(io::Error::new(
+            io::ErrorKind::ConnectionReset,
+            "graph-sim DropMidBody fault",
+        ));
+    });
+    let mut response = reply.into_response_with(Body::new(channel));
+    response
+        .headers_mut()
+        .insert(CONTENT_LENGTH, full_len.into());
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_percent_escapes() {
+        assert_eq!(percent_decode("%24count"), "$count");
+        assert_eq!(percent_decode("a%2"), "a%2");
+        assert_eq!(percent_decode("%zz"), "%zz");
+        assert_eq!(percent_decode("%ff"), "\u{fffd}");
+    }
+
+    #[test]
+    fn base_url_uses_loopback_for_unspecified() {
+        assert_eq!(
+            base_url_for("0.0.0.0:8787".parse().unwrap()),
+            "http://127.0.0.1:8787"
+        );
+        assert_eq!(base_url_for("[::]:1".parse().unwrap()), "http://[::1]:1");
+        assert_eq!(
+            base_url_for("127.0.0.1:9".parse().unwrap()),
+            "http://127.0.0.1:9"
+        );
+    }
+}

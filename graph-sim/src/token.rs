@@ -1,0 +1,651 @@
+//! The Entra token endpoint (`POST /{tenant}/oauth2/v2.0/token`, client-credentials grant with
+//! a secret, reference §11.1, §11.3, §11.4) and the access tokens Graph routes verify.
+//!
+//! Tokens are HS256 JWTs signed with a random per-simulator key. Rotating the key revokes
+//! every token issued so far. Error bodies carry every §11.4 field and never the secret.
+
+use std::sync::RwLock;
+use std::time::Duration;
+
+use axum::http::header::{HeaderName, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
+use axum::http::StatusCode;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::config::{SimClient, SimConfig};
+use crate::reply::{Ordered, Reply};
+use crate::server::Ctx;
+use crate::time::UtcTime;
+
+/// `Content-Type` of token endpoint responses.
+pub(crate) const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
+
+/// Audience of Graph access tokens (§11.3).
+const GRAPH_AUDIENCE: &str = "https://graph.microsoft.com";
+
+/// Microsoft Graph's application id, also accepted as audience and scope resource (§11.3).
+const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+
+/// Longest piece of request text echoed into an error description.
+const MAX_ECHO: usize = 200;
+
+/// `x-ms-request-id`, which Entra sends with the trace id.
+static X_MS_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-request-id");
+
+/// Claims of a simulated app-only Graph access token (§11.3).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Claims {
+    /// Audience: `https://graph.microsoft.com`.
+    pub aud: String,
+    /// Issuer: `https://sts.windows.net/{tid}/`, as in v1 Graph tokens.
+    pub iss: String,
+    /// Issued at (Unix seconds).
+    pub iat: u64,
+    /// Not before (Unix seconds).
+    pub nbf: u64,
+    /// Expiry (Unix seconds).
+    pub exp: u64,
+    /// Client id of the caller.
+    pub appid: String,
+    /// Client id of the caller (v2 claim name).
+    pub azp: String,
+    /// How the client authenticated: "1" = secret.
+    pub appidacr: String,
+    /// `app` for app-only tokens (switchable, UNCONFIRMED detail).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idtyp: Option<String>,
+    /// Application permissions granted to the client.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Tenant id.
+    pub tid: String,
+    /// Unique token id.
+    pub uti: String,
+    /// Token version.
+    pub ver: String,
+}
+
+/// Why Graph refuses a bearer token (each maps to a 401 message).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum Rejection {
+    /// No bearer token at all.
+    #[error("Access token is empty.")]
+    Empty,
+    /// Not a JWT.
+    #[error("CompactToken parsing failed with error code: 80049217")]
+    Malformed,
+    /// Signed with another (e.g. rotated-out) key or algorithm.
+    #[error("Access token validation failure. Invalid signature.")]
+    BadSignature,
+    /// `exp` has passed.
+    #[error("Lifetime validation failed, the token is expired.")]
+    Expired,
+    /// `nbf` is in the future.
+    #[error("Lifetime validation failed, the token is not yet valid.")]
+    NotYetValid,
+    /// Not a Graph token.
+    #[error("Access token validation failure. Invalid audience.")]
+    WrongAudience,
+    /// Issued for another tenant.
+    #[error("Access token validation failure. Invalid issuer.")]
+    WrongTenant,
+}
+
+/// Issues and verifies access tokens.
+#[derive(Debug)]
+pub(crate) struct TokenIssuer {
+    /// Current HMAC key; replaced by [`TokenIssuer::rotate`].
+    key: RwLock<Vec<u8>>,
+    /// Token lifetime.
+    lifetime: Duration,
+    /// Whether tokens carry `idtyp`.
+    idtyp: bool,
+    /// Tolerated clock skew in seconds.
+    leeway: u64,
+    /// The simulated tenant's id.
+    tenant_id: String,
+}
+
+/// 32 fresh random bytes for an HMAC key.
+fn random_key() -> Vec<u8> {
+    let mut key = uuid::Uuid::new_v4().as_bytes().to_vec();
+    key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+    key
+}
+
+impl TokenIssuer {
+    /// An issuer for `config`'s tenant with a random key.
+    pub(crate) fn new(config: &SimConfig) -> Self {
+        Self {
+            key: RwLock::new(random_key()),
+            lifetime: config.token_lifetime,
+            idtyp: config.quirks.idtyp_claim,
+            leeway: config.quirks.token_clock_skew.as_secs(),
+            tenant_id: config.tenant_id.clone(),
+        }
+    }
+
+    /// Replaces the signing key: every token issued so far stops verifying.
+    pub(crate) fn rotate(&self) {
+        *self.key.write().unwrap_or_else(|e| e.into_inner()) = random_key();
+    }
+
+    /// A signed token for `client`, and its lifetime in seconds.
+    fn issue(&self, client: &SimClient) -> Result<(String, u64), jsonwebtoken::errors::Error> {
+        let now = jsonwebtoken::get_current_timestamp();
+        let lifetime = self.lifetime.as_secs();
+        let claims = Claims {
+            aud: GRAPH_AUDIENCE.to_owned(),
+            iss: format!("https://sts.windows.net/{}/", self.tenant_id),
+            iat: now,
+            nbf: now,
+            exp: now.saturating_add(lifetime),
+            appid: client.client_id.clone(),
+            azp: client.client_id.clone(),
+            appidacr: "1".to_owned(),
+            idtyp: self.idtyp.then(|| "app".to_owned()),
+            roles: client.roles.clone(),
+            tid: self.tenant_id.clone(),
+            uti: uuid::Uuid::new_v4().to_string(),
+            ver: "1.0".to_owned(),
+        };
+        let key = self.key.read().unwrap_or_else(|e| e.into_inner());
+        let token = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(&key),
+        )?;
+        Ok((token, lifetime))
+    }
+
+    /// Verifies a bearer token as Graph would.
+    pub(crate) fn verify(&self, token: &str) -> Result<Claims, Rejection> {
+        if token.is_empty() {
+            return Err(Rejection::Empty);
+        }
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = self.leeway;
+        validation.validate_nbf = true;
+        validation.set_audience(&[GRAPH_AUDIENCE, GRAPH_APP_ID]);
+        validation.set_required_spec_claims(&["exp", "aud"]);
+        let key = self.key.read().unwrap_or_else(|e| e.into_inner());
+        let data =
+            jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(&key), &validation)
+                .map_err(|e| match e.kind() {
+                    ErrorKind::ExpiredSignature => Rejection::Expired,
+                    ErrorKind::ImmatureSignature => Rejection::NotYetValid,
+                    ErrorKind::InvalidAudience => Rejection::WrongAudience,
+                    ErrorKind::InvalidSignature | ErrorKind::InvalidAlgorithm => {
+                        Rejection::BadSignature
+                    }
+                    _ => Rejection::Malformed,
+                })?;
+        if !data.claims.tid.eq_ignore_ascii_case(&self.tenant_id) {
+            return Err(Rejection::WrongTenant);
+        }
+        Ok(data.claims)
+    }
+}
+
+/// A token endpoint error (§11.4).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{status} {error} AADSTS{code}: {description}")]
+pub(crate) struct TokenError {
+    /// HTTP status.
+    pub status: u16,
+    /// OAuth `error` code.
+    pub error: &'static str,
+    /// The AADSTS number.
+    pub code: u32,
+    /// Human text after `AADSTSnnnn: `.
+    pub description: String,
+}
+
+impl TokenError {
+    /// An error with an explicit status.
+    fn new(status: u16, error: &'static str, code: u32, description: impl Into<String>) -> Self {
+        Self {
+            status,
+            error,
+            code,
+            description: description.into(),
+        }
+    }
+
+    /// An `invalid_client` error, with the configured status (§11.4: 401, UNCONFIRMED).
+    fn invalid_client(ctx: &Ctx<'_>, code: u32, description: impl Into<String>) -> Self {
+        Self::new(
+            ctx.sim.config.quirks.invalid_client_status,
+            "invalid_client",
+            code,
+            description,
+        )
+    }
+
+    /// Any other error, with the configured status (§11.4: 400).
+    fn other(
+        ctx: &Ctx<'_>,
+        error: &'static str,
+        code: u32,
+        description: impl Into<String>,
+    ) -> Self {
+        Self::new(
+            ctx.sim.config.quirks.token_error_status,
+            error,
+            code,
+            description,
+        )
+    }
+
+    /// A generic error for an injected `Status(n)` fault.
+    pub(crate) fn for_status(status: u16) -> Self {
+        match status {
+            401 => Self::new(
+                status,
+                "invalid_client",
+                7_000_215,
+                "Invalid client secret provided.",
+            ),
+            429 | 503 | 504 => Self::new(
+                status,
+                "temporarily_unavailable",
+                90_033,
+                "A transient error has occurred. Please try again.",
+            ),
+            500..=599 => Self::new(
+                status,
+                "server_error",
+                50_000,
+                "There was an error issuing a token or an issue with our sign-in service.",
+            ),
+            _ => Self::new(
+                status,
+                "invalid_request",
+                9_002_313,
+                "Invalid request. Request is malformed or invalid.",
+            ),
+        }
+    }
+
+    /// Renders the §11.4 body.
+    pub(crate) fn to_reply(&self, ctx: &Ctx<'_>) -> Reply {
+        let timestamp = UtcTime::now().to_aadsts_timestamp();
+        let trace_id = ctx.request_id;
+        let correlation_id = ctx
+            .client_request_id_sent
+            .map(str::to_owned)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let description = format!(
+            "AADSTS{}: {}\r\nTrace ID: {trace_id}\r\nCorrelation ID: {correlation_id}\r\nTimestamp: {timestamp}",
+            self.code, self.description
+        );
+        let fields = [
+            ("error", json!(self.error)),
+            ("error_description", json!(description)),
+            ("error_codes", json!([self.code])),
+            ("timestamp", json!(timestamp)),
+            ("trace_id", json!(trace_id)),
+            ("correlation_id", json!(correlation_id)),
+            (
+                "error_uri",
+                json!(format!("{}/error?code={}", ctx.sim.base_url, self.code)),
+            ),
+        ];
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST);
+        token_headers(
+            Reply::json(status, JSON_CONTENT_TYPE, &Ordered(&fields)),
+            trace_id,
+        )
+    }
+}
+
+/// Headers Entra puts on every token response.
+fn token_headers(reply: Reply, trace_id: &str) -> Reply {
+    reply
+        .with_header(CACHE_CONTROL, "no-store, no-cache")
+        .with_header(PRAGMA, "no-cache")
+        .with_header(X_MS_REQUEST_ID.clone(), trace_id)
+}
+
+/// Shortens request text before echoing it in an error.
+fn echo(text: &str) -> String {
+    text.chars().take(MAX_ECHO).collect()
+}
+
+/// Decodes an `application/x-www-form-urlencoded` component (Basic credentials are encoded
+/// this way before base64, RFC 6749 §2.3.1).
+fn form_decode(text: &str) -> String {
+    crate::server::percent_decode(&text.replace('+', " "))
+}
+
+/// `client_id` and secret from an `Authorization: Basic` header, if well formed.
+fn basic_credentials(ctx: &Ctx<'_>) -> Option<(String, String)> {
+    let value = ctx.headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = BASE64.decode(encoded.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    Some((form_decode(id), form_decode(secret)))
+}
+
+/// Whether `scope` is a single `.default` scope of Graph (or of the simulator itself, which
+/// is what a client configured with the simulator as its Graph root derives).
+fn scope_is_valid(scope: &str, base_url: &str) -> bool {
+    let mut scopes = scope.split_whitespace();
+    let (Some(only), None) = (scopes.next(), scopes.next()) else {
+        return false;
+    };
+    let lower = only.to_ascii_lowercase();
+    let Some(resource) = lower.strip_suffix("/.default") else {
+        return false;
+    };
+    // Entra tolerates a trailing slash on the resource ("https://graph.microsoft.com//.default").
+    let resource = resource.strip_suffix('/').unwrap_or(resource);
+    [GRAPH_AUDIENCE, GRAPH_APP_ID, base_url]
+        .iter()
+        .any(|r| r.eq_ignore_ascii_case(resource))
+}
+
+/// Whether `tenant` is written like a tenant id or domain at all (AADSTS900023 otherwise).
+fn tenant_is_well_formed(tenant: &str) -> bool {
+    uuid::Uuid::try_parse(tenant).is_ok()
+        || (tenant.contains('.')
+            && tenant
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-'))
+}
+
+/// Runs the token handler and removes any secret the client sent from error descriptions,
+/// whatever field the client (mistakenly) put it in.
+pub(crate) fn serve(ctx: &Ctx<'_>, handler: fn(&Ctx<'_>) -> Result<Reply, TokenError>) -> Reply {
+    match handler(ctx) {
+        Ok(reply) => reply,
+        Err(mut e) => {
+            let form = form_fields(ctx);
+            let secrets = form
+                .iter()
+                .filter(|(k, _)| k == "client_secret" || k == "client_assertion")
+                .map(|(_, v)| v.clone())
+                .chain(basic_credentials(ctx).map(|(_, s)| s));
+            for secret in secrets.filter(|s| !s.is_empty()) {
+                e.description = e.description.replace(&secret, "***");
+            }
+            e.to_reply(ctx)
+        }
+    }
+}
+
+/// The form fields of the request body (empty unless it is form-encoded).
+fn form_fields(ctx: &Ctx<'_>) -> Vec<(String, String)> {
+    let is_form = ctx
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            ct.trim()
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return Vec::new();
+    }
+    url::form_urlencoded::parse(ctx.body).into_owned().collect()
+}
+
+/// `POST /{tenant}/oauth2/v2.0/token`.
+pub(crate) fn handle(ctx: &Ctx<'_>) -> Result<Reply, TokenError> {
+    if ctx.method != axum::http::Method::POST {
+        return Err(TokenError::other(
+            ctx,
+            "invalid_request",
+            900_561,
+            format!(
+                "The endpoint only accepts POST, OPTIONS requests. Received a {} request.",
+                echo(ctx.method.as_str())
+            ),
+        ));
+    }
+    let tenant = ctx.param("tenant");
+    let sim = ctx.sim;
+    if ["common", "consumers"]
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case(tenant))
+    {
+        return Err(TokenError::other(
+            ctx,
+            "invalid_request",
+            9_001_023,
+            "The grant type isn't supported over the /common or /consumers endpoints. Please use the /organizations or tenant-specific endpoint.",
+        ));
+    }
+    if !tenant_is_well_formed(tenant) {
+        return Err(TokenError::other(
+            ctx,
+            "invalid_request",
+            900_023,
+            format!(
+                "Specified tenant identifier '{}' is neither a valid DNS name, nor a valid external domain.",
+                echo(tenant)
+            ),
+        ));
+    }
+    if !tenant.eq_ignore_ascii_case(&sim.tenant.tenant_id)
+        && !tenant.eq_ignore_ascii_case(&sim.tenant.tenant_domain)
+    {
+        return Err(TokenError::other(
+            ctx,
+            "invalid_request",
+            90_002,
+            format!(
+                "Tenant '{}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.",
+                echo(tenant)
+            ),
+        ));
+    }
+
+    let form = form_fields(ctx);
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let missing = |name: &str| {
+        TokenError::other(
+            ctx,
+            "invalid_request",
+            900_144,
+            format!("The request body must contain the following parameter: '{name}'."),
+        )
+    };
+    let grant_type = field("grant_type").ok_or_else(|| missing("grant_type"))?;
+    if grant_type != "client_credentials" {
+        return Err(TokenError::other(
+            ctx,
+            "unsupported_grant_type",
+            70_003,
+            format!(
+                "The app requested an unsupported grant type '{}'.",
+                echo(grant_type)
+            ),
+        ));
+    }
+
+    let basic = basic_credentials(ctx);
+    let client_id = match (field("client_id"), &basic) {
+        (Some(form_id), Some((basic_id, _))) if form_id != basic_id => {
+            return Err(TokenError::other(
+                ctx,
+                "invalid_request",
+                9_002_313,
+                "Invalid request. Request is malformed or invalid.",
+            ));
+        }
+        (Some(id), _) => id.to_owned(),
+        (None, Some((id, _))) => id.clone(),
+        (None, None) => return Err(missing("client_id")),
+    };
+    let Some(client) = sim
+        .config
+        .clients
+        .iter()
+        .find(|c| c.client_id.eq_ignore_ascii_case(&client_id))
+    else {
+        return Err(TokenError::other(
+            ctx,
+            "unauthorized_client",
+            700_016,
+            format!(
+                "Application with identifier '{}' was not found in the directory '{}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.",
+                echo(&client_id),
+                sim.tenant.tenant_domain
+            ),
+        ));
+    };
+
+    if field("client_assertion").is_some() {
+        // Certificate and federated credentials are not simulated yet, so no key can match.
+        return Err(TokenError::invalid_client(
+            ctx,
+            700_027,
+            format!(
+                "Client assertion contains an invalid signature. [Reason - The key was not found., Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '{}'.]",
+                client.client_id
+            ),
+        ));
+    }
+    let secret = field("client_secret")
+        .map(str::to_owned)
+        .or_else(|| basic.map(|(_, s)| s))
+        .filter(|s| !s.is_empty());
+    let Some(secret) = secret else {
+        return Err(TokenError::invalid_client(
+            ctx,
+            7_000_218,
+            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+        ));
+    };
+    if secret != client.secret {
+        return Err(TokenError::invalid_client(
+            ctx,
+            7_000_215,
+            format!(
+                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{}'.",
+                client.client_id
+            ),
+        ));
+    }
+    if client.secret_expired {
+        return Err(TokenError::invalid_client(
+            ctx,
+            7_000_222,
+            format!(
+                "The provided client secret keys for app '{}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds",
+                client.client_id
+            ),
+        ));
+    }
+
+    match field("scope") {
+        None => {
+            return Err(TokenError::other(
+                ctx,
+                "invalid_scope",
+                70_011,
+                "The provided request must include a 'scope' input parameter.",
+            ));
+        }
+        Some(scope) if !scope_is_valid(scope, &sim.base_url) => {
+            return Err(TokenError::other(
+                ctx,
+                "invalid_scope",
+                70_011,
+                format!(
+                    "The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope {} is not valid.",
+                    echo(scope)
+                ),
+            ));
+        }
+        Some(_) => {}
+    }
+
+    let (token, expires_in) = sim.tokens.issue(client).map_err(|e| {
+        tracing::error!(error = %e, "signing an access token failed");
+        TokenError::for_status(500)
+    })?;
+    let fields = [
+        ("token_type", json!("Bearer")),
+        ("expires_in", json!(expires_in)),
+        ("ext_expires_in", json!(expires_in)),
+        ("access_token", json!(token)),
+    ];
+    Ok(token_headers(
+        Reply::json(StatusCode::OK, JSON_CONTENT_TYPE, &Ordered(&fields)),
+        ctx.request_id,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_rules() {
+        let base = "http://127.0.0.1:9";
+        for ok in [
+            "https://graph.microsoft.com/.default",
+            "https://GRAPH.microsoft.com//.default",
+            "00000003-0000-0000-c000-000000000000/.default",
+            "http://127.0.0.1:9/.default",
+            "  https://graph.microsoft.com/.default ",
+        ] {
+            assert!(scope_is_valid(ok, base), "{ok}");
+        }
+        for bad in [
+            "",
+            "https://graph.microsoft.com/User.Read",
+            "https://graph.microsoft.com/.default openid",
+            "https://management.azure.com/.default",
+            "https://graph.microsoft.com",
+        ] {
+            assert!(!scope_is_valid(bad, base), "{bad}");
+        }
+    }
+
+    #[test]
+    fn tenant_shapes() {
+        assert!(tenant_is_well_formed(
+            "7f3c2a10-5b4e-4c1d-9e8f-0a1b2c3d4e5f"
+        ));
+        assert!(tenant_is_well_formed("contoso.onmicrosoft.com"));
+        assert!(!tenant_is_well_formed("not a tenant"));
+        assert!(!tenant_is_well_formed("organizations"));
+    }
+
+    #[test]
+    fn tokens_verify_until_rotated() {
+        let config = SimConfig::default();
+        let issuer = TokenIssuer::new(&config);
+        let (token, lifetime) = issuer.issue(&SimClient::demo()).expect("sign");
+        assert_eq!(lifetime, 3599);
+        let claims = issuer.verify(&token).expect("valid");
+        assert_eq!(claims.aud, GRAPH_AUDIENCE);
+        assert_eq!(claims.idtyp.as_deref(), Some("app"));
+        assert!(claims.roles.iter().any(|r| r == "Application.Read.All"));
+        assert_eq!(issuer.verify(""), Err(Rejection::Empty));
+        assert_eq!(issuer.verify("abc"), Err(Rejection::Malformed));
+        issuer.rotate();
+        assert_eq!(issuer.verify(&token), Err(Rejection::BadSignature));
+    }
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        assert_eq!(form_decode("a%7Eb+c"), "a~b c");
+    }
+}

@@ -1,0 +1,7 @@
+//! HTTP-level tests of the simulator: every request goes through a real socket.
+
+mod common;
+mod directory;
+mod faults;
+mod ground_truth;
+mod token;
