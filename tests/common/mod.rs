@@ -216,9 +216,7 @@ impl Metrics {
 }
 
 fn parse_sample(line: &str) -> Result<Series, String> {
-    let name_end = line
-        .find(|c: char| c == '{' || c == ' ')
-        .ok_or("no value")?;
+    let name_end = line.find(['{', ' ']).ok_or("no value")?;
     let name = &line[..name_end];
     let mut labels = BTreeMap::new();
     let mut rest = &line[name_end..];
