@@ -381,12 +381,14 @@ async fn a_wrong_secret_is_reported_clearly_without_a_crash() {
 async fn an_expired_secret_and_an_unknown_client_name_their_codes() {
     let sim = start_sim(SimConfig {
         clients: vec![
-            full_client(),
+            SimClient::demo(),
             SimClient {
-                client_id: "0a0b0c0d-0000-4000-8000-00000000e001".into(),
-                secret: "expired-secret".into(),
                 secret_expired: true,
-                roles: vec!["Application.Read.All".into()],
+                ..SimClient::new(
+                    "0a0b0c0d-0000-4000-8000-00000000e001",
+                    "expired-secret",
+                    &["Application.Read.All"],
+                )
             },
         ],
         ..small_tenant()
@@ -425,13 +427,12 @@ async fn an_expired_secret_and_an_unknown_client_name_their_codes() {
 async fn a_missing_permission_is_named_in_the_log() {
     let sim = start_sim(SimConfig {
         clients: vec![
-            full_client(),
-            SimClient {
-                client_id: "0a0b0c0d-0000-4000-8000-00000000a001".into(),
-                secret: "reports-only".into(),
-                secret_expired: false,
-                roles: vec!["Reports.Read.All".into()],
-            },
+            SimClient::demo(),
+            SimClient::new(
+                "0a0b0c0d-0000-4000-8000-00000000a001",
+                "reports-only",
+                &["Reports.Read.All"],
+            ),
         ],
         ..small_tenant()
     })

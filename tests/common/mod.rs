@@ -9,20 +9,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use entra_exporter::config::{Config, FileConfig, FileTenant, Overrides};
-use graph_sim::{SimClient, SimConfig, SimHandle, Simulator};
+use graph_sim::{SimConfig, SimHandle, Simulator};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-
-/// A client the simulator knows, with a secret and every role.
-pub fn full_client() -> SimClient {
-    SimClient {
-        client_id: graph_sim::DEMO_CLIENT_ID.to_string(),
-        secret: graph_sim::DEMO_CLIENT_SECRET.to_string(),
-        secret_expired: false,
-        roles: graph_sim::ALL_ROLES.iter().map(|r| r.to_string()).collect(),
-    }
-}
 
 /// Starts a simulator on loopback.
 pub async fn start_sim(config: SimConfig) -> SimHandle {
