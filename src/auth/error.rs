@@ -1,7 +1,7 @@
 //! Token errors, with Entra's AADSTS codes turned into advice.
 
 /// Why no token could be obtained.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum TokenError {
     /// The token endpoint answered with an OAuth error (reference §11.4).
     #[error("token request for tenant {tenant} was rejected (HTTP {status}, {error}): {description}{hint}")]

@@ -11,6 +11,7 @@ mod oauth;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::Mutex;
@@ -54,13 +55,25 @@ struct Cached {
     expires_at: Instant,
 }
 
+/// What the mutex guards.
+#[derive(Default)]
+struct State {
+    /// The current token, if any.
+    cached: Option<Cached>,
+    /// The last failed request and its number, so callers that queued behind it get its error
+    /// instead of each sending a request of their own.
+    last_failure: Option<(u64, TokenError)>,
+}
+
 /// Caches a source's token and refreshes it once for all callers.
 pub struct TokenProvider {
     /// Where tokens come from.
     source: Box<dyn TokenSource>,
     /// The current token. The async mutex is held across a refresh, which is what makes
     /// concurrent callers wait for one request instead of each sending their own.
-    cache: Mutex<Option<Cached>>,
+    state: Mutex<State>,
+    /// Token requests completed so far; numbers the failures in [`State::last_failure`].
+    requests: AtomicU64,
     /// Value of the `tenant` label on token metrics.
     tenant: String,
     /// Where refreshes are counted.
@@ -73,7 +86,8 @@ impl TokenProvider {
         tracing::info!(tenant = %tenant, credential = source.kind(), "using credential");
         TokenProvider {
             source,
-            cache: Mutex::new(None),
+            state: Mutex::new(State::default()),
+            requests: AtomicU64::new(0),
             tenant,
             telemetry,
         }
@@ -81,30 +95,40 @@ impl TokenProvider {
 
     /// A valid token, from the cache when it is not due for refresh.
     pub async fn token(&self) -> Result<Secret, TokenError> {
-        let mut cache = self.cache.lock().await;
-        if let Some(c) = cache.as_ref() {
+        let seen = self.requests.load(Ordering::SeqCst);
+        let mut state = self.state.lock().await;
+        if let Some(c) = state.cached.as_ref() {
             if Instant::now() < c.refresh_at {
                 return Ok(c.token.clone());
             }
         }
-        self.refresh(&mut cache).await
+        if let Some((n, e)) = &state.last_failure {
+            if *n > seen {
+                return Err(e.clone());
+            }
+        }
+        self.refresh(&mut state).await
     }
 
     /// Called after Graph rejected `rejected` with 401: fetches a new token unless another
     /// caller already replaced that one.
     pub async fn token_after_rejection(&self, rejected: &Secret) -> Result<Secret, TokenError> {
-        let mut cache = self.cache.lock().await;
-        if let Some(c) = cache.as_ref() {
+        let mut state = self.state.lock().await;
+        if let Some(c) = state.cached.as_ref() {
             if &c.token != rejected && Instant::now() < c.expires_at {
                 return Ok(c.token.clone());
             }
         }
-        self.refresh(&mut cache).await
+        self.refresh(&mut state).await
     }
 
-    async fn refresh(&self, cache: &mut Option<Cached>) -> Result<Secret, TokenError> {
+    async fn refresh(&self, state: &mut State) -> Result<Secret, TokenError> {
         let started = Instant::now();
-        match self.source.fetch().await {
+        let result = self.source.fetch().await;
+        // Numbered on completion: a caller that read the count while this request was in
+        // flight queued behind it, and so shares its outcome.
+        let number = self.requests.fetch_add(1, Ordering::SeqCst) + 1;
+        match result {
             Ok(t) => {
                 self.count("success");
                 let margin = t
@@ -112,7 +136,8 @@ impl TokenProvider {
                     .mul_f64(REFRESH_FRACTION)
                     .min(REFRESH_MARGIN_MAX);
                 tracing::debug!(tenant = %self.tenant, expires_in = ?t.expires_in, "token refreshed");
-                *cache = Some(Cached {
+                state.last_failure = None;
+                state.cached = Some(Cached {
                     token: t.token.clone(),
                     refresh_at: started + t.expires_in.saturating_sub(margin),
                     expires_at: started + t.expires_in,
@@ -122,12 +147,13 @@ impl TokenProvider {
             Err(e) => {
                 self.count("error");
                 // A token that is still valid keeps working while the endpoint has trouble.
-                if let Some(c) = cache.as_ref() {
+                if let Some(c) = state.cached.as_ref() {
                     if Instant::now() < c.expires_at && e.is_transient() {
                         tracing::warn!(tenant = %self.tenant, error = %e, "token refresh failed; using the current token until it expires");
                         return Ok(c.token.clone());
                     }
                 }
+                state.last_failure = Some((number, e.clone()));
                 Err(e)
             }
         }
@@ -202,6 +228,47 @@ mod tests {
         assert_eq!(p.token().await.unwrap().expose(), "token-1");
         tokio::time::advance(Duration::from_secs(6)).await;
         assert_eq!(p.token().await.unwrap().expose(), "token-2");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    struct Failing(Arc<AtomicU32>);
+
+    impl TokenSource for Failing {
+        fn fetch(&self) -> BoxFuture<'_, Result<AccessToken, TokenError>> {
+            Box::pin(async move {
+                self.0.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                Err(TokenError::Unreachable {
+                    tenant: "t".into(),
+                    reason: "down".into(),
+                })
+            })
+        }
+        fn kind(&self) -> &'static str {
+            "test"
+        }
+    }
+
+    #[tokio::test]
+    async fn callers_queued_behind_a_failure_share_it() {
+        let calls = Arc::new(AtomicU32::new(0));
+        let p = Arc::new(TokenProvider::new(
+            Box::new(Failing(calls.clone())),
+            "t".into(),
+            Telemetry::new(),
+        ));
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let p = p.clone();
+                tokio::spawn(async move { p.token().await.is_err() })
+            })
+            .collect();
+        for t in tasks {
+            assert!(t.await.unwrap());
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        // A later caller tries again.
+        assert!(p.token().await.is_err());
         assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 
