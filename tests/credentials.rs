@@ -248,13 +248,9 @@ async fn tokens_are_refreshed_before_expiry_and_after_revocation() {
         .await;
     let m = exporter
         .wait_for("a successful poll after the 401", WAIT, |later| {
-            later.value(
-                "entra_collector_last_success_timestamp_seconds",
-                &[("tenant", "tokens")],
-            ) > m.value(
-                "entra_collector_last_success_timestamp_seconds",
-                &[("tenant", "tokens")],
-            )
+            let labels = [("tenant", "tokens"), ("collector", "credentials")];
+            later.value("entra_collector_last_success_timestamp_seconds", &labels)
+                > m.value("entra_collector_last_success_timestamp_seconds", &labels)
         })
         .await;
     assert_eq!(m.up("tokens", "credentials"), Some(1.0), "{}", logs());
@@ -450,11 +446,9 @@ async fn a_missing_permission_is_named_in_the_log() {
         })
         .await;
     assert_eq!(m.up("noperm", "credentials"), Some(0.0));
-    let l = wait_for_log("Authorization_RequestDenied", WAIT).await;
-    let line = l
-        .lines()
-        .find(|l| l.contains("Authorization_RequestDenied"))
-        .unwrap();
+    let needle = "GET /v1.0/applications failed: HTTP 403 Authorization_RequestDenied";
+    let l = wait_for_log(needle, WAIT).await;
+    let line = l.lines().find(|l| l.contains(needle)).unwrap();
     assert!(
         line.contains("HTTP 403")
             && line.contains("Application.Read.All")

@@ -52,6 +52,10 @@ pub struct Args {
     /// Switch off resource-unit throttling.
     #[arg(long, env = "GRAPH_SIM_NO_THROTTLE")]
     pub no_throttle: bool,
+    /// Simulate a tenant without Entra ID P1/P2: the licensed sign-in activity reports
+    /// answer 403 Authentication_RequestFromNonPremiumTenantOrB2CTenant.
+    #[arg(long, env = "GRAPH_SIM_NO_PREMIUM_LICENCE")]
+    pub no_premium_licence: bool,
 }
 
 impl Args {
@@ -70,6 +74,7 @@ impl Args {
             } else {
                 ThrottleConfig::default()
             },
+            premium_licence: !self.no_premium_licence,
             ..SimConfig::demo()
         }
     }
@@ -164,7 +169,12 @@ mod tests {
         assert_eq!(c.faults.len(), 2);
         assert_eq!(c.faults[0].kind, FaultKind::Status(503));
         assert!(!c.throttle.enabled);
+        assert!(c.premium_licence);
         assert_eq!(args.listen.to_string(), DEFAULT_LISTEN);
+        let c = Args::try_parse_from(["graph-sim", "--no-premium-licence"])
+            .expect("parse")
+            .to_config();
+        assert!(!c.premium_licence);
     }
 
     #[test]

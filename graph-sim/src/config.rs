@@ -119,6 +119,19 @@ pub struct Quirks {
     /// Clock skew tolerated when Graph validates a token's `exp`/`nbf`. Zero, so that the short
     /// lifetimes tests use expire when they say.
     pub token_clock_skew: Duration,
+    /// Page size of the sign-in activity reports when `$top` is absent (§4, §5: UNCONFIRMED;
+    /// guessed 100, the directory's default).
+    pub report_default_page_size: u32,
+    /// Largest `$top` the sign-in activity reports accept (§4, §5: UNCONFIRMED; guessed 1000,
+    /// the maximum of the other audit-log reports, §8).
+    pub report_max_page_size: u32,
+    /// List service principals that never signed in in `servicePrincipalSignInActivities`,
+    /// with every activity null (§4: whether they are listed or left out is UNCONFIRMED).
+    pub sp_activity_include_never_signed_in: bool,
+    /// `keyUsage` reported for client secrets in `appCredentialSignInActivities` (§5: the
+    /// schema only says `sign` / `verify`; the reference example pairs `clientSecret` with
+    /// `sign`, UNCONFIRMED).
+    pub password_credential_key_usage: String,
 }
 
 impl Default for Quirks {
@@ -140,6 +153,10 @@ impl Default for Quirks {
             idtyp_claim: true,
             saml_signing_key_type: "AsymmetricX509Cert".to_owned(),
             token_clock_skew: Duration::ZERO,
+            report_default_page_size: 100,
+            report_max_page_size: 1000,
+            sp_activity_include_never_signed_in: true,
+            password_credential_key_usage: "sign".to_owned(),
         }
     }
 }
@@ -176,6 +193,10 @@ pub struct SimConfig {
     pub faults: Vec<FaultRule>,
     /// Switches for UNCONFIRMED behaviour.
     pub quirks: Quirks,
+    /// Whether the tenant has an Entra ID P1/P2 licence. Without one the licensed reports
+    /// (`servicePrincipalSignInActivities`, `appCredentialSignInActivities`) answer 403
+    /// `Authentication_RequestFromNonPremiumTenantOrB2CTenant` (§4, §5, §8).
+    pub premium_licence: bool,
     /// How many requests the request log keeps (oldest dropped first).
     pub request_log_capacity: usize,
 }
@@ -205,6 +226,7 @@ impl Default for SimConfig {
             throttle: ThrottleConfig::default(),
             faults: Vec::new(),
             quirks: Quirks::default(),
+            premium_licence: true,
             request_log_capacity: DEFAULT_REQUEST_LOG_CAPACITY,
         }
     }

@@ -9,11 +9,23 @@
 //! * `entra_app_credentials` and `entra_app_credentials_without_expiry` per object kind and
 //!   credential type (all four combinations, zeros included);
 //! * `entra_applications` and `entra_service_principals`.
+//!
+//! Families (sign-in activity reports, §4 and §5):
+//!
+//! * `entra_service_principal_last_sign_in_timestamp_seconds` per service principal and kind of
+//!   sign-in that happened (`activity`: `any`, `delegated_client`, `delegated_resource`,
+//!   `app_only_client`, `app_only_resource`);
+//! * `entra_service_principals_without_recent_sign_in` per window (`30d`, `90d`): service
+//!   principals (all of `/servicePrincipals`) with no sign-in at all or none since
+//!   `at − window`;
+//! * `entra_app_credential_last_sign_in_timestamp_seconds` per credential that was used;
+//! * `entra_app_credentials_never_used` per object kind and credential type (all four
+//!   combinations, zeros included).
 
 use std::collections::BTreeMap;
 
-use crate::tenant::{ObjectKind, Tenant};
-use crate::time::UtcTime;
+use crate::tenant::{CredentialType, ObjectKind, Tenant};
+use crate::time::{UtcTime, DAY};
 
 /// One expected sample.
 #[derive(Clone, Debug, PartialEq)]
@@ -66,7 +78,22 @@ pub mod names {
     pub const APPLICATIONS: &str = "entra_applications";
     /// Number of service principals.
     pub const SERVICE_PRINCIPALS: &str = "entra_service_principals";
+    /// Last sign-in of a service principal per kind (`activity`), Unix seconds.
+    pub const SERVICE_PRINCIPAL_LAST_SIGN_IN: &str =
+        "entra_service_principal_last_sign_in_timestamp_seconds";
+    /// Service principals without a sign-in within `window`.
+    pub const SERVICE_PRINCIPALS_WITHOUT_RECENT_SIGN_IN: &str =
+        "entra_service_principals_without_recent_sign_in";
+    /// Last sign-in with one credential, Unix seconds.
+    pub const CREDENTIAL_LAST_SIGN_IN: &str = "entra_app_credential_last_sign_in_timestamp_seconds";
+    /// Credentials in the credential activity report that were never used, per object kind and
+    /// credential type.
+    pub const CREDENTIALS_NEVER_USED: &str = "entra_app_credentials_never_used";
 }
+
+/// The `window` label values of [`names::SERVICE_PRINCIPALS_WITHOUT_RECENT_SIGN_IN`] and their
+/// length in days.
+const SIGN_IN_WINDOWS: [(&str, i64); 2] = [("30d", 30), ("90d", 90)];
 
 /// The `credential_type` label values: secrets, then certificates.
 const CREDENTIAL_TYPES: [&str; 2] = ["client_secret", "certificate"];
@@ -182,7 +209,86 @@ pub fn compute(tenant: &Tenant, tenant_label: &str, at_unix_seconds: f64) -> Gro
         &[],
         tenant.service_principals.len() as f64,
     ));
+    sign_in_activity(tenant, tenant_label, at_unix_seconds, &mut samples);
     GroundTruth { samples }
+}
+
+/// Appends the sign-in activity families (§4, §5).
+fn sign_in_activity(
+    tenant: &Tenant,
+    tenant_label: &str,
+    at_unix_seconds: f64,
+    samples: &mut Vec<Sample>,
+) {
+    let mut without_recent = [0u64; SIGN_IN_WINDOWS.len()];
+    for a in &tenant.service_principal_activity {
+        let last = a.last();
+        let kinds = [
+            ("any", last),
+            ("delegated_client", a.delegated_client.as_ref()),
+            ("delegated_resource", a.delegated_resource.as_ref()),
+            ("app_only_client", a.app_only_client.as_ref()),
+            ("app_only_resource", a.app_only_resource.as_ref()),
+        ];
+        for (activity, sign_in) in kinds {
+            if let Some(s) = sign_in {
+                samples.push(sample(
+                    names::SERVICE_PRINCIPAL_LAST_SIGN_IN,
+                    tenant_label,
+                    &[("app_id", &a.app_id), ("activity", activity)],
+                    s.date_time.as_f64(),
+                ));
+            }
+        }
+        for (count, (_, days)) in without_recent.iter_mut().zip(SIGN_IN_WINDOWS) {
+            let since = at_unix_seconds - (days * DAY) as f64;
+            if last.is_none_or(|s| s.date_time.as_f64() < since) {
+                *count += 1;
+            }
+        }
+    }
+    for (count, (window, _)) in without_recent.iter().zip(SIGN_IN_WINDOWS) {
+        samples.push(sample(
+            names::SERVICE_PRINCIPALS_WITHOUT_RECENT_SIGN_IN,
+            tenant_label,
+            &[("window", window)],
+            *count as f64,
+        ));
+    }
+
+    // [object kind][credential type] → never used
+    let mut never_used = [[0u64; 2]; 2];
+    for c in &tenant.app_credential_activity {
+        let type_index = usize::from(c.credential_type == CredentialType::Certificate);
+        let Some(s) = &c.last_sign_in else {
+            never_used[usize::from(c.origin == ObjectKind::ServicePrincipal)][type_index] += 1;
+            continue;
+        };
+        samples.push(sample(
+            names::CREDENTIAL_LAST_SIGN_IN,
+            tenant_label,
+            &[
+                ("app_id", &c.app_id),
+                ("object", c.origin.label()),
+                ("credential_type", c.credential_type.label()),
+                ("key_id", &c.key_id),
+            ],
+            s.date_time.as_f64(),
+        ));
+    }
+    for (kind_index, kind) in OBJECT_KINDS.iter().enumerate() {
+        for (type_index, credential_type) in CREDENTIAL_TYPES.iter().enumerate() {
+            samples.push(sample(
+                names::CREDENTIALS_NEVER_USED,
+                tenant_label,
+                &[
+                    ("object", kind.label()),
+                    ("credential_type", credential_type),
+                ],
+                never_used[kind_index][type_index] as f64,
+            ));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -223,6 +329,52 @@ mod tests {
             gt.find(names::APPLICATIONS, &[]).map(|s| s.value),
             Some(tenant.applications.len() as f64)
         );
+        assert_eq!(
+            gt.by_name(names::SERVICE_PRINCIPALS_WITHOUT_RECENT_SIGN_IN)
+                .len(),
+            2
+        );
+        assert_eq!(gt.by_name(names::CREDENTIALS_NEVER_USED).len(), 4);
+        let used = gt.by_name(names::CREDENTIAL_LAST_SIGN_IN).len() as f64;
+        let never: f64 = gt
+            .by_name(names::CREDENTIALS_NEVER_USED)
+            .iter()
+            .map(|s| s.value)
+            .sum();
+        assert_eq!(used + never, total);
+        let any = gt
+            .by_name(names::SERVICE_PRINCIPAL_LAST_SIGN_IN)
+            .into_iter()
+            .filter(|s| s.labels["activity"] == "any")
+            .count();
+        let window = |w: &str| {
+            gt.find(
+                names::SERVICE_PRINCIPALS_WITHOUT_RECENT_SIGN_IN,
+                &[("window", w)],
+            )
+            .map(|s| s.value)
+            .unwrap_or(-1.0)
+        };
+        let never_signed_in = (tenant.service_principals.len() - any) as f64;
+        assert!(never_signed_in > 0.0);
+        assert!(never_signed_in < window("90d") && window("90d") < window("30d"));
+        assert!(window("30d") < tenant.service_principals.len() as f64);
+        // The window boundaries sit in gaps of the generated timestamps: moving "at" by less
+        // than a day changes nothing.
+        for shift in [-80_000.0, 80_000.0] {
+            let moved = compute(&tenant, "demo", at + shift);
+            for w in ["30d", "90d"] {
+                assert_eq!(
+                    moved
+                        .find(
+                            names::SERVICE_PRINCIPALS_WITHOUT_RECENT_SIGN_IN,
+                            &[("window", w)]
+                        )
+                        .map(|s| s.value),
+                    Some(window(w))
+                );
+            }
+        }
         // Earliest expiry is never later than any of the object's credentials.
         for e in gt.by_name(names::EARLIEST_EXPIRY) {
             let min = gt

@@ -1,7 +1,8 @@
 //! `graph-sim`: an offline simulator of Microsoft Graph and the Entra ID token endpoint for
 //! `entra-exporter`'s demo mode and integration tests.
 //!
-//! It generates a deterministic tenant from a seed ([`Tenant`]), serves it the way Graph does
+//! It generates a deterministic tenant from a seed ([`Tenant`]): app registrations, service
+//! principals, their credentials and their last sign-ins. It serves them the way Graph does
 //! (paging, `$select`, `$count`, throttling, error bodies and their quirks, as described in
 //! the shared Graph reference), issues client-credentials tokens, injects faults on demand
 //! ([`FaultRule`]) and computes the metrics an exporter should derive ([`GroundTruth`]).

@@ -4,8 +4,8 @@
 //! Adding an endpoint means adding one [`Route`] here and a handler in the module of its
 //! report family; matching, authentication, roles, throttling, faults and logging come free.
 
-use crate::graph::directory;
 use crate::graph::errors::GraphError;
+use crate::graph::{directory, sign_in_activity};
 use crate::reply::Reply;
 use crate::server::Ctx;
 use crate::token::{self, TokenError};
@@ -73,6 +73,9 @@ pub struct Route {
 /// Roles that may read app registrations and service principals (§7).
 const DIRECTORY_READ: &[&str] = &["Application.Read.All", "Directory.Read.All"];
 
+/// Roles that may read the sign-in activity reports (§4, §5, Appendix A).
+const AUDIT_LOG_READ: &[&str] = &["AuditLog.Read.All"];
+
 /// Every route, checked in order.
 pub static ROUTES: &[Route] = &[
     Route {
@@ -127,6 +130,36 @@ pub static ROUTES: &[Route] = &[
             roles: DIRECTORY_READ,
             directory_cost: Some(directory::count_cost),
             handler: directory::count_service_principals,
+        }),
+    },
+    // Beta only (§4, §5). Outside the directory's resource-unit buckets: their throttling
+    // limits are UNCONFIRMED (§10.2).
+    Route {
+        name: "servicePrincipalSignInActivities",
+        path: &[
+            Seg::Lit("beta"),
+            Seg::Lit("reports"),
+            Seg::Lit("servicePrincipalSignInActivities"),
+        ],
+        kind: RouteKind::Graph(GraphRoute {
+            verb: Verb::Get,
+            roles: AUDIT_LOG_READ,
+            directory_cost: None,
+            handler: sign_in_activity::list_service_principal_activities,
+        }),
+    },
+    Route {
+        name: "appCredentialSignInActivities",
+        path: &[
+            Seg::Lit("beta"),
+            Seg::Lit("reports"),
+            Seg::Lit("appCredentialSignInActivities"),
+        ],
+        kind: RouteKind::Graph(GraphRoute {
+            verb: Verb::Get,
+            roles: AUDIT_LOG_READ,
+            directory_cost: None,
+            handler: sign_in_activity::list_app_credential_activities,
         }),
     },
 ];
@@ -190,7 +223,10 @@ pub fn match_path(segments: &[String], verb: Option<Verb>, case_insensitive: boo
     for route in ROUTES {
         let (matched, params) = match_segments(route.path, segments, case_insensitive);
         if matched < route.path.len() || matched < segments.len() {
-            if matches!(route.path.first(), Some(Seg::Version)) {
+            if matches!(
+                route.path.first(),
+                Some(Seg::Version | Seg::Lit("v1.0" | "beta"))
+            ) {
                 deepest = deepest.max(matched);
             }
             continue;
@@ -284,6 +320,12 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        let m = match_path(
+            &segs("/BETA/Reports/appcredentialsigninactivities"),
+            Some(Verb::Get),
+            true,
+        );
+        assert_eq!(m.name(), "appCredentialSignInActivities");
         let m = match_path(&segs("/V1.0/APPLICATIONS"), Some(Verb::Get), false);
         assert!(matches!(m, PathMatch::NotFound(_)), "{m:?}");
     }
@@ -313,6 +355,10 @@ mod tests {
             PathMatch::UnknownSegment(s) => assert_eq!(s, "x"),
             other => panic!("{other:?}"),
         }
+        match match_path(&segs("/beta/reports/nope"), Some(Verb::Get), true) {
+            PathMatch::UnknownSegment(s) => assert_eq!(s, "nope"),
+            other => panic!("{other:?}"),
+        }
         match match_path(&segs("/v1.0"), Some(Verb::Get), true) {
             PathMatch::UnknownSegment(s) => assert_eq!(s, "v1.0"),
             other => panic!("{other:?}"),
@@ -330,6 +376,15 @@ mod tests {
     #[test]
     fn names_are_distinct_and_listed() {
         let names: Vec<_> = route_names().collect();
-        assert_eq!(names, vec!["token", "applications", "servicePrincipals"]);
+        assert_eq!(
+            names,
+            vec![
+                "token",
+                "applications",
+                "servicePrincipals",
+                "servicePrincipalSignInActivities",
+                "appCredentialSignInActivities",
+            ]
+        );
     }
 }

@@ -5,11 +5,11 @@
 //! end date get no expiry series; they are counted instead.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{CollectError, Collector, CollectorInfo};
+use super::{parse_timestamp, CollectError, Collector, CollectorInfo};
 use crate::auth::BoxFuture;
 use crate::exposition::{Family, MetricKind, MetricSpec, Value};
 use crate::graph::{Endpoint, GraphClient};
@@ -29,7 +29,7 @@ static APPLICATIONS: Endpoint = Endpoint {
     permission: "Application.Read.All",
 };
 
-static SERVICE_PRINCIPALS: Endpoint = Endpoint {
+pub(super) static SERVICE_PRINCIPALS: Endpoint = Endpoint {
     path: "/v1.0/servicePrincipals",
     permission: "Application.Read.All",
 };
@@ -159,13 +159,17 @@ struct Credential {
 
 /// Which kind of directory object a credential sits on.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum ObjectKind {
+pub(super) enum ObjectKind {
     Application,
     ServicePrincipal,
 }
 
 impl ObjectKind {
-    fn label(self) -> &'static str {
+    /// Both kinds, in label order.
+    pub(super) const ALL: [ObjectKind; 2] = [ObjectKind::Application, ObjectKind::ServicePrincipal];
+
+    /// Value of the `object` label.
+    pub(super) fn label(self) -> &'static str {
         match self {
             ObjectKind::Application => "application",
             ObjectKind::ServicePrincipal => "service_principal",
@@ -173,7 +177,9 @@ impl ObjectKind {
     }
 }
 
-const CREDENTIAL_TYPES: [(&str, bool); 2] = [("client_secret", true), ("certificate", false)];
+/// Values of the `credential_type` label, and whether each is a passwordCredential.
+pub(super) const CREDENTIAL_TYPES: [(&str, bool); 2] =
+    [("client_secret", true), ("certificate", false)];
 
 /// Accumulates one poll's families page by page.
 struct Builder {
@@ -190,7 +196,7 @@ struct Builder {
 impl Builder {
     fn new(tenant: &str) -> Self {
         let mut counts = BTreeMap::new();
-        for kind in [ObjectKind::Application, ObjectKind::ServicePrincipal] {
+        for kind in ObjectKind::ALL {
             for (t, _) in CREDENTIAL_TYPES {
                 counts.insert((kind, t), (0, 0));
             }
@@ -288,15 +294,6 @@ impl Builder {
             apps,
             sps,
         ]
-    }
-}
-
-/// Graph timestamps are RFC 3339 in UTC, with up to 7 fractional digits.
-fn parse_timestamp(text: &str) -> Option<f64> {
-    let t = humantime::parse_rfc3339(text).ok()?;
-    match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => Some(d.as_secs_f64()),
-        Err(before) => Some(-before.duration().as_secs_f64()),
     }
 }
 

@@ -4,9 +4,11 @@
 //! It knows nothing of HTTP serving or scheduling: [`crate::runtime`] calls it on its interval
 //! and swaps the result in whole, or keeps the previous result if it fails.
 
+pub mod app_credential_sign_ins;
 pub mod credentials;
+pub mod service_principal_sign_ins;
 
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 use crate::auth::BoxFuture;
 use crate::exposition::{Family, MetricSpec};
@@ -48,9 +50,23 @@ pub struct CollectorInfo {
 }
 
 /// Every collector the exporter knows.
-pub static REGISTRY: &[&CollectorInfo] = &[&credentials::INFO];
+pub static REGISTRY: &[&CollectorInfo] = &[
+    &credentials::INFO,
+    &service_principal_sign_ins::INFO,
+    &app_credential_sign_ins::INFO,
+];
 
 /// Looks a collector up by name.
 pub fn info(name: &str) -> Option<&'static CollectorInfo> {
     REGISTRY.iter().find(|c| c.name == name).copied()
+}
+
+/// Parses a Graph `Edm.DateTimeOffset` (RFC 3339 in UTC, up to 7 fractional digits) into Unix
+/// seconds; `None` when it is not one, so a single bad row never fails a whole page.
+pub(crate) fn parse_timestamp(text: &str) -> Option<f64> {
+    let t = humantime::parse_rfc3339(text).ok()?;
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => Some(d.as_secs_f64()),
+        Err(before) => Some(-before.duration().as_secs_f64()),
+    }
 }

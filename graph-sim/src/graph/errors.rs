@@ -105,6 +105,16 @@ impl GraphError {
         )
     }
 
+    /// 403 `Authentication_RequestFromNonPremiumTenantOrB2CTenant`: a licensed report asked
+    /// of a tenant without Entra ID P1/P2 (§8; message as in the Entra how-to).
+    pub fn non_premium_tenant() -> Self {
+        Self::new(
+            403,
+            "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+            "Neither tenant is B2C or tenant doesn't have premium license",
+        )
+    }
+
     /// 429 `TooManyRequests` (§10.2), with `Retry-After` when given.
     pub fn too_many_requests(retry_after: Option<&str>) -> Self {
         let e = Self::new(429, "TooManyRequests", "Please retry again later.");

@@ -4,6 +4,7 @@
 pub mod directory;
 pub mod errors;
 pub mod odata;
+pub mod sign_in_activity;
 
 use axum::http::header::{HeaderName, AUTHORIZATION, STRICT_TRANSPORT_SECURITY};
 

@@ -1,6 +1,6 @@
 //! OData query options and collection pages as Graph implements them ("Common conventions",
-//! §7): `$select`, `$top`, `$skiptoken`, `$count`, `@odata.context`, absolute
-//! `@odata.nextLink`.
+//! §7): `$select`, `$top`, `$skiptoken`, `$count`, `eq` filters (§4, §5), `@odata.context`,
+//! absolute `@odata.nextLink`.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -11,7 +11,7 @@ use super::errors::GraphError;
 use crate::reply::OrderedList;
 use crate::server::Ctx;
 
-/// System query options the list routes implement.
+/// System query options the directory list routes implement.
 const IMPLEMENTED: &[&str] = &["$select", "$top", "$skiptoken", "$count"];
 
 /// Real OData options the simulator does not implement; refused rather than ignored, so a
@@ -50,6 +50,15 @@ pub struct ListOptions {
 /// Finds the system query options (`$…`) in a request, refusing repeats and options the
 /// route does not know.
 pub fn system_options(ctx: &Ctx<'_>) -> Result<Vec<(String, String)>, GraphError> {
+    system_options_allowing(ctx, IMPLEMENTED)
+}
+
+/// [`system_options`] for a route that implements the options in `implemented` (lower case,
+/// with `$`). Real OData options it does not implement are refused as unsupported queries.
+pub fn system_options_allowing(
+    ctx: &Ctx<'_>,
+    implemented: &[&str],
+) -> Result<Vec<(String, String)>, GraphError> {
     let mut found: Vec<(String, String)> = Vec::new();
     for (key, value) in &ctx.query {
         if !key.starts_with('$') {
@@ -62,19 +71,95 @@ pub fn system_options(ctx: &Ctx<'_>) -> Result<Vec<(String, String)>, GraphError
                 "Query option '{key}' was specified more than once, but it must be specified at most once."
             )));
         }
-        if NOT_IMPLEMENTED.contains(&name.as_str()) {
+        if implemented.contains(&name.as_str()) {
+            found.push((name, value.clone()));
+            continue;
+        }
+        if NOT_IMPLEMENTED.contains(&name.as_str()) || IMPLEMENTED.contains(&name.as_str()) {
             return Err(GraphError::unsupported_query(format!(
                 "The query option '{key}' is not implemented by graph-sim for this resource."
             )));
         }
-        if !IMPLEMENTED.contains(&name.as_str()) {
-            return Err(GraphError::bad_request(format!(
-                "The query parameter '{key}' is not supported."
-            )));
-        }
-        found.push((name, value.clone()));
+        return Err(GraphError::bad_request(format!(
+            "The query parameter '{key}' is not supported."
+        )));
     }
     Ok(found)
+}
+
+/// Parses a `$filter` made of `property eq 'value'` clauses joined by `and`, the form the
+/// reports document (§4, §5: `appId eq '<guid>'`, `keyId eq '<guid>'`). Property names match
+/// case-insensitively and come back canonical; `''` inside a literal is a quote.
+pub fn parse_eq_filter(
+    value: &str,
+    properties: &[&'static str],
+    type_name: &str,
+) -> Result<Vec<(&'static str, String)>, GraphError> {
+    let invalid = |why: &str| {
+        GraphError::new(
+            400,
+            "BadRequest",
+            format!("Invalid filter clause: {why} (graph-sim supports `property eq 'value'` joined by `and`)."),
+        )
+    };
+    let mut clauses = Vec::new();
+    let mut rest = value.trim_start();
+    loop {
+        let name_len = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        let (name, after) = rest.split_at(name_len);
+        if name.is_empty() {
+            return Err(invalid("expected a property name"));
+        }
+        let Some(canonical) = properties.iter().find(|p| p.eq_ignore_ascii_case(name)) else {
+            return Err(invalid(&format!(
+                "Could not find a property named '{name}' on type 'microsoft.graph.{type_name}'"
+            )));
+        };
+        let after = after.trim_start();
+        let Some(after) = strip_keyword(after, "eq") else {
+            return Err(invalid(&format!("expected 'eq' after '{name}'")));
+        };
+        let Some(after) = after.trim_start().strip_prefix('\'') else {
+            return Err(invalid(&format!(
+                "expected a quoted string after '{name} eq'"
+            )));
+        };
+        let mut literal = String::new();
+        let mut chars = after.char_indices();
+        let mut end = None;
+        while let Some((i, c)) = chars.next() {
+            if c != '\'' {
+                literal.push(c);
+            } else if after[i + 1..].starts_with('\'') {
+                literal.push('\'');
+                chars.next();
+            } else {
+                end = Some(i + 1);
+                break;
+            }
+        }
+        let Some(end) = end else {
+            return Err(invalid("unterminated string literal"));
+        };
+        clauses.push((*canonical, literal));
+        rest = after[end..].trim_start();
+        if rest.is_empty() {
+            return Ok(clauses);
+        }
+        let Some(next) = strip_keyword(rest, "and") else {
+            return Err(invalid(&format!("unexpected '{rest}'")));
+        };
+        rest = next.trim_start();
+    }
+}
+
+/// `text` without its leading keyword `word` (case-insensitive, followed by whitespace).
+fn strip_keyword<'a>(text: &'a str, word: &str) -> Option<&'a str> {
+    let head = text.get(..word.len())?;
+    let tail = text.get(word.len()..)?;
+    (head.eq_ignore_ascii_case(word) && tail.starts_with(char::is_whitespace)).then_some(tail)
 }
 
 /// The value of option `name` (lower case, with `$`) among `options`.
@@ -281,6 +366,31 @@ mod tests {
             );
         }
         assert_eq!(parse_top("ten", 999).expect_err("nan").status, 400);
+    }
+
+    #[test]
+    fn eq_filters_parse_and_reject_the_rest() {
+        let props = ["appId", "keyId"];
+        assert_eq!(
+            parse_eq_filter("APPID eq 'a'", &props, "x"),
+            Ok(vec![("appId", "a".to_owned())])
+        );
+        assert_eq!(
+            parse_eq_filter(" keyId  EQ 'k''1'  and appId eq 'b' ", &props, "x"),
+            Ok(vec![("keyId", "k'1".to_owned()), ("appId", "b".to_owned())])
+        );
+        for bad in [
+            "",
+            "displayName eq 'a'",
+            "appId ne 'a'",
+            "appId eq a",
+            "appId eq 'a",
+            "appId eq 'a' or keyId eq 'b'",
+            "appIdeq 'a'",
+        ] {
+            let e = parse_eq_filter(bad, &props, "x").expect_err(bad);
+            assert_eq!((e.status, e.code.as_str()), (400, "BadRequest"), "{bad}");
+        }
     }
 
     #[test]

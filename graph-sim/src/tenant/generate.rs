@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 
-use super::words;
+use super::{activity, words};
 use super::{Application, KeyCredential, PasswordCredential, ServicePrincipal, Tenant};
 use crate::config::SimConfig;
 use crate::rng::Rng;
@@ -33,7 +33,7 @@ const FRACTIONAL_SHARE: f64 = 0.3;
 /// Share of application credentials that are secrets rather than certificates.
 const SECRET_SHARE: f64 = 0.6;
 /// Subject of the certificates Entra creates for SAML single sign-on.
-const SAML_CERT_NAME: &str = "CN=Microsoft Azure Federated SSO Certificate";
+pub(super) const SAML_CERT_NAME: &str = "CN=Microsoft Azure Federated SSO Certificate";
 
 /// Where a credential's end date falls relative to the tenant's "now".
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -151,6 +151,13 @@ pub(super) fn generate(config: &SimConfig) -> Tenant {
         service_principals.push(extra_service_principal(&mut rng, &g, j));
     }
 
+    let (service_principal_activity, app_credential_activity) = activity::generate(
+        config.seed,
+        now,
+        &config.tenant_id,
+        &applications,
+        &service_principals,
+    );
     Tenant {
         tenant_id: config.tenant_id.clone(),
         tenant_domain: config.tenant_domain.clone(),
@@ -158,6 +165,8 @@ pub(super) fn generate(config: &SimConfig) -> Tenant {
         users: config.users,
         applications,
         service_principals,
+        service_principal_activity,
+        app_credential_activity,
         fingerprint: fingerprint(config, now),
     }
 }
@@ -467,7 +476,7 @@ fn start_date(rng: &mut Rng, now: UtcTime, end: Option<UtcTime>, ticks: u32) -> 
 }
 
 /// Sub-second ticks for a credential: 0 (whole seconds) or 7 significant digits.
-fn fraction(rng: &mut Rng) -> u32 {
+pub(super) fn fraction(rng: &mut Rng) -> u32 {
     if !rng.chance(FRACTIONAL_SHARE) {
         return 0;
     }

@@ -1,9 +1,10 @@
 //! The deterministic tenant model: app registrations and service principals with their
-//! credentials (reference §7), generated from a seed.
+//! credentials (reference §7) and their last sign-ins (§4, §5), generated from a seed.
 //!
 //! The model is the single source of truth: the Graph endpoints serialise it and the ground
 //! truth is computed from it, independently of the JSON.
 
+mod activity;
 mod generate;
 mod words;
 
@@ -25,6 +26,13 @@ pub struct Tenant {
     pub applications: Vec<Application>,
     /// Service principals, in the order `/servicePrincipals` lists them.
     pub service_principals: Vec<ServicePrincipal>,
+    /// Last sign-ins of each service principal: one entry per element of
+    /// `service_principals`, in the same order (`servicePrincipalSignInActivities`, §4).
+    pub service_principal_activity: Vec<ServicePrincipalActivity>,
+    /// Every credential of `applications` and `service_principals` with its last sign-in, in
+    /// the order `appCredentialSignInActivities` lists them (§5): holders as
+    /// [`Tenant::credential_holders`] yields them, secrets before certificates.
+    pub app_credential_activity: Vec<AppCredentialActivity>,
     /// Hash of the generation inputs; page tokens carry it so that a token from another tenant
     /// is recognised as stale.
     pub fingerprint: u32,
@@ -133,6 +141,104 @@ impl ObjectKind {
             Self::ServicePrincipal => "service_principal",
         }
     }
+}
+
+/// Which kind of credential: the `credential_type` label of the metrics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CredentialType {
+    /// A `passwordCredential` (client secret).
+    ClientSecret,
+    /// A `keyCredential` (certificate).
+    Certificate,
+}
+
+impl CredentialType {
+    /// The metric label value: `client_secret` or `certificate`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::ClientSecret => "client_secret",
+            Self::Certificate => "certificate",
+        }
+    }
+
+    /// The `applicationKeyType` Graph reports (§5; the schema says `clientSecret`, the stale
+    /// doc example `secret`, Appendix B.6).
+    pub fn key_type(self) -> &'static str {
+        match self {
+            Self::ClientSecret => "clientSecret",
+            Self::Certificate => "certificate",
+        }
+    }
+}
+
+/// One sign-in event as a `signInActivity` names it (§4): when, and which request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignIn {
+    /// `lastSignInDateTime`.
+    pub date_time: UtcTime,
+    /// `lastSignInRequestId` (GUID of the sign-in log entry).
+    pub request_id: String,
+}
+
+/// The last sign-ins of one service principal by kind (`servicePrincipalSignInActivity`, §4).
+/// `None` where the service principal never signed in that way.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServicePrincipalActivity {
+    /// `appId` of the service principal.
+    pub app_id: String,
+    /// Sign-ins as a client on behalf of a user (`delegatedClientSignInActivity`).
+    pub delegated_client: Option<SignIn>,
+    /// Tokens issued for this app as the resource, on behalf of users
+    /// (`delegatedResourceSignInActivity`).
+    pub delegated_resource: Option<SignIn>,
+    /// App-only sign-ins as a client (`applicationAuthenticationClientSignInActivity`).
+    pub app_only_client: Option<SignIn>,
+    /// App-only tokens issued for this app as the resource
+    /// (`applicationAuthenticationResourceSignInActivity`).
+    pub app_only_resource: Option<SignIn>,
+}
+
+impl ServicePrincipalActivity {
+    /// `lastSignInActivity`: the latest of the four kinds (§4).
+    pub fn last(&self) -> Option<&SignIn> {
+        [
+            &self.delegated_client,
+            &self.delegated_resource,
+            &self.app_only_client,
+            &self.app_only_resource,
+        ]
+        .into_iter()
+        .flatten()
+        .max_by_key(|s| s.date_time)
+    }
+}
+
+/// One credential as `appCredentialSignInActivities` reports it (§5).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppCredentialActivity {
+    /// `keyId` of the credential (same as in `/applications` or `/servicePrincipals`).
+    pub key_id: String,
+    /// Kind of object holding the credential (`credentialOrigin`).
+    pub origin: ObjectKind,
+    /// Secret or certificate (`keyType`).
+    pub credential_type: CredentialType,
+    /// `appId` of the holder.
+    pub app_id: String,
+    /// Object id of the app registration with this `appId`, if it is in this tenant.
+    pub app_object_id: Option<String>,
+    /// Object id of the service principal with this `appId`, if it is in this tenant.
+    pub service_principal_object_id: Option<String>,
+    /// `usage` of a key credential (`Sign` / `Verify`); `None` for client secrets, whose
+    /// reported `keyUsage` is a quirk ([`crate::Quirks::password_credential_key_usage`]).
+    pub key_usage: Option<String>,
+    /// The credential's `startDateTime` (`createdDateTime` in the report).
+    pub created_date_time: Option<UtcTime>,
+    /// The credential's `endDateTime` (`expirationDateTime` in the report).
+    pub expiration_date_time: Option<UtcTime>,
+    /// Resource the credential was last used for (`resourceId`); `None` when never used.
+    pub resource_id: Option<String>,
+    /// Last sign-in with the credential; `None` when it was never used.
+    pub last_sign_in: Option<SignIn>,
 }
 
 /// A credential-holding object, whichever its kind.

@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::common::{all_pages, config, demo_token, start};
 
 /// Unix seconds of `YYYY-MM-DDTHH:MM:SS[.fffffff]Z` (days-from-civil, written for this test).
-fn parse_graph_date(text: &str) -> f64 {
+pub(crate) fn parse_graph_date(text: &str) -> f64 {
     let body = text
         .strip_suffix('Z')
         .unwrap_or_else(|| panic!("no Z: {text}"));

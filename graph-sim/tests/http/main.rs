@@ -4,4 +4,5 @@ mod common;
 mod directory;
 mod faults;
 mod ground_truth;
+mod sign_in_activity;
 mod token;
