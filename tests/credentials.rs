@@ -39,6 +39,24 @@ async fn start(sim: &graph_sim::SimHandle, label: &str) -> Exporter {
     .await
 }
 
+/// Like [`start`], polling every `interval` so a test can watch several polls.
+async fn start_polling_every(
+    sim: &graph_sim::SimHandle,
+    label: &str,
+    interval: Duration,
+) -> Exporter {
+    Exporter::start(with_interval(
+        config_for(
+            sim,
+            label,
+            graph_sim::DEMO_CLIENT_ID,
+            graph_sim::DEMO_CLIENT_SECRET,
+        ),
+        interval,
+    ))
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paging_over_thousands_of_apps_matches_ground_truth() {
     let sim = start_sim(SimConfig {
@@ -164,16 +182,7 @@ async fn a_503_is_retried_and_the_collector_recovers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retries_are_bounded_and_the_last_good_values_stay() {
     let sim = start_sim(small_tenant()).await;
-    let exporter = Exporter::start(with_interval(
-        config_for(
-            &sim,
-            "bounded",
-            graph_sim::DEMO_CLIENT_ID,
-            graph_sim::DEMO_CLIENT_SECRET,
-        ),
-        Duration::from_millis(300),
-    ))
-    .await;
+    let exporter = start_polling_every(&sim, "bounded", Duration::from_millis(300)).await;
     exporter
         .wait_for("first success", WAIT, |m| {
             m.up("bounded", "credentials") == Some(1.0)
@@ -210,16 +219,7 @@ async fn tokens_are_refreshed_before_expiry_and_after_revocation() {
         ..small_tenant()
     })
     .await;
-    let exporter = Exporter::start(with_interval(
-        config_for(
-            &sim,
-            "tokens",
-            graph_sim::DEMO_CLIENT_ID,
-            graph_sim::DEMO_CLIENT_SECRET,
-        ),
-        Duration::from_millis(700),
-    ))
-    .await;
+    let exporter = start_polling_every(&sim, "tokens", Duration::from_millis(700)).await;
     // Several 2-second lifetimes pass while the collector keeps polling.
     let m = exporter
         .wait_for("three token refreshes", WAIT, |m| {
@@ -260,16 +260,7 @@ async fn tokens_are_refreshed_before_expiry_and_after_revocation() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_json_marks_the_collector_down_and_keeps_the_last_good_values() {
     let sim = start_sim(small_tenant()).await;
-    let exporter = Exporter::start(with_interval(
-        config_for(
-            &sim,
-            "broken",
-            graph_sim::DEMO_CLIENT_ID,
-            graph_sim::DEMO_CLIENT_SECRET,
-        ),
-        Duration::from_millis(300),
-    ))
-    .await;
+    let exporter = start_polling_every(&sim, "broken", Duration::from_millis(300)).await;
     exporter
         .wait_for("first success", WAIT, |m| {
             m.up("broken", "credentials") == Some(1.0)

@@ -11,9 +11,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::credentials::{ObjectKind, CREDENTIAL_TYPES};
-use super::service_principal_sign_ins::SignInActivity;
-use super::{CollectError, Collector, CollectorInfo};
+use super::credentials::{zero_per_credential_kind, ObjectKind};
+use super::{CollectError, Collector, CollectorInfo, SignInActivity};
 use crate::auth::BoxFuture;
 use crate::exposition::{Family, MetricKind, MetricSpec};
 use crate::graph::{Endpoint, GraphClient};
@@ -99,10 +98,7 @@ impl Collector for AppCredentialSignIns {
         Box::pin(async move {
             let tenant = graph.tenant();
             let mut last_sign_in = Family::new(&LAST_SIGN_IN);
-            let mut never_used: BTreeMap<(ObjectKind, &str), u64> = ObjectKind::ALL
-                .iter()
-                .flat_map(|k| CREDENTIAL_TYPES.iter().map(move |(t, _)| ((*k, *t), 0)))
-                .collect();
+            let mut never_used: BTreeMap<(ObjectKind, &str), u64> = zero_per_credential_kind();
             let mut unknown = 0u64;
             graph
                 .for_each_page(&ACTIVITIES, "", |page: Vec<Activity>| {

@@ -181,6 +181,19 @@ impl ObjectKind {
 pub(super) const CREDENTIAL_TYPES: [(&str, bool); 2] =
     [("client_secret", true), ("certificate", false)];
 
+/// A map with a default value for every (object, credential_type) pair, so all four series
+/// are always served, zeros included.
+pub(super) fn zero_per_credential_kind<V: Default>() -> BTreeMap<(ObjectKind, &'static str), V> {
+    ObjectKind::ALL
+        .iter()
+        .flat_map(|k| {
+            CREDENTIAL_TYPES
+                .iter()
+                .map(move |(t, _)| ((*k, *t), V::default()))
+        })
+        .collect()
+}
+
 /// Accumulates one poll's families page by page.
 struct Builder {
     tenant: String,
@@ -195,18 +208,12 @@ struct Builder {
 
 impl Builder {
     fn new(tenant: &str) -> Self {
-        let mut counts = BTreeMap::new();
-        for kind in ObjectKind::ALL {
-            for (t, _) in CREDENTIAL_TYPES {
-                counts.insert((kind, t), (0, 0));
-            }
-        }
         Builder {
             tenant: tenant.to_owned(),
             expiry: Family::new(&EXPIRY),
             remaining: Family::new(&EXPIRY_REMAINING),
             earliest: Family::new(&EARLIEST_EXPIRY),
-            counts,
+            counts: zero_per_credential_kind(),
             objects: BTreeMap::from([
                 (ObjectKind::Application, 0),
                 (ObjectKind::ServicePrincipal, 0),

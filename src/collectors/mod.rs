@@ -10,6 +10,8 @@ pub mod service_principal_sign_ins;
 
 use std::time::{Duration, UNIX_EPOCH};
 
+use serde::Deserialize;
+
 use crate::auth::BoxFuture;
 use crate::exposition::{Family, MetricSpec};
 use crate::graph::{GraphClient, GraphError};
@@ -68,5 +70,25 @@ pub(crate) fn parse_timestamp(text: &str) -> Option<f64> {
     match t.duration_since(UNIX_EPOCH) {
         Ok(d) => Some(d.as_secs_f64()),
         Err(before) => Some(-before.duration().as_secs_f64()),
+    }
+}
+
+/// Graph's `signInActivity` complex type (reference §4), shared by the sign-in activity
+/// reports; only the timestamp is used.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SignInActivity {
+    #[serde(default)]
+    last_sign_in_date_time: Option<String>,
+}
+
+impl SignInActivity {
+    /// `lastSignInDateTime` in Unix seconds, if present and readable.
+    pub(crate) fn timestamp(activity: &Option<SignInActivity>) -> Option<f64> {
+        activity
+            .as_ref()?
+            .last_sign_in_date_time
+            .as_deref()
+            .and_then(parse_timestamp)
     }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::credentials::SERVICE_PRINCIPALS;
-use super::{parse_timestamp, CollectError, Collector, CollectorInfo};
+use super::{CollectError, Collector, CollectorInfo, SignInActivity};
 use crate::auth::BoxFuture;
 use crate::exposition::{Family, MetricKind, MetricSpec};
 use crate::graph::{Endpoint, GraphClient};
@@ -62,25 +62,6 @@ pub static METRICS: &[&MetricSpec] = &[&LAST_SIGN_IN, &WITHOUT_RECENT_SIGN_IN];
 /// Stale-service-principal windows: label value and length.
 const WINDOWS: [(&str, f64); 2] = [("30d", 30.0 * 86_400.0), ("90d", 90.0 * 86_400.0)];
 
-/// `signInActivity` (reference §4): only the timestamp is used.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct SignInActivity {
-    #[serde(default)]
-    last_sign_in_date_time: Option<String>,
-}
-
-impl SignInActivity {
-    /// `lastSignInDateTime` in Unix seconds, if present and readable.
-    pub(super) fn timestamp(activity: &Option<SignInActivity>) -> Option<f64> {
-        activity
-            .as_ref()?
-            .last_sign_in_date_time
-            .as_deref()
-            .and_then(parse_timestamp)
-    }
-}
-
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Activity {
@@ -121,8 +102,11 @@ impl Collector for ServicePrincipalSignIns {
                 .for_each_page(&ACTIVITIES, "", |page: Vec<Activity>| {
                     for a in page {
                         let Some(app_id) = a.app_id else { continue };
+                        let any = SignInActivity::timestamp(&a.last_sign_in_activity);
+                        if let Some(t) = any {
+                            last_sign_in.gauge([tenant, app_id.as_str(), "any"], t);
+                        }
                         let kinds = [
-                            ("any", &a.last_sign_in_activity),
                             ("delegated_client", &a.delegated_client_sign_in_activity),
                             ("delegated_resource", &a.delegated_resource_sign_in_activity),
                             (
@@ -139,7 +123,7 @@ impl Collector for ServicePrincipalSignIns {
                                 last_sign_in.gauge([tenant, app_id.as_str(), activity], t);
                             }
                         }
-                        if let Some(t) = SignInActivity::timestamp(&a.last_sign_in_activity) {
+                        if let Some(t) = any {
                             latest.insert(app_id, t);
                         }
                     }
