@@ -1,10 +1,12 @@
-//! Command line: flags, logging set-up, and the three modes (serve, `--config.check`, `--demo`).
+//! Command line: flags, logging set-up, and the modes (serve, `--config.check`, `--demo`, and
+//! the `backfill` subcommand).
 
+use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
 use crate::config::{Config, FileConfig, Overrides};
 use crate::RunError;
@@ -15,7 +17,7 @@ use crate::RunError;
 pub struct Args {
     /// YAML config file (see docs/configuration.md). Without one, a single tenant is read
     /// from AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET.
-    #[arg(long = "config.file", env = "ENTRA_EXPORTER_CONFIG_FILE")]
+    #[arg(long = "config.file", env = "ENTRA_EXPORTER_CONFIG_FILE", global = true)]
     pub config_file: Option<PathBuf>,
 
     /// Validate the configuration and exit: 0 when valid, 1 with the reason when not.
@@ -31,21 +33,42 @@ pub struct Args {
     #[arg(
         long = "log.level",
         env = "ENTRA_EXPORTER_LOG_LEVEL",
-        default_value = "info"
+        default_value = "info",
+        global = true
     )]
     pub log_level: String,
 
     /// Log format.
-    #[arg(long = "log.format", env = "ENTRA_EXPORTER_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    #[arg(long = "log.format", env = "ENTRA_EXPORTER_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"], global = true)]
     pub log_format: String,
 
     /// Start the Graph simulator in-process with a synthetic tenant and export it.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub demo: bool,
 
     /// Number of app registrations in the demo tenant.
-    #[arg(long = "demo.applications", default_value_t = 300)]
+    #[arg(long = "demo.applications", default_value_t = 300, global = true)]
     pub demo_applications: usize,
+
+    /// A subcommand; without one the exporter serves /metrics.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write the history Graph keeps (30 days, 12 months) as OpenMetrics with timestamps, for
+    /// `promtool tsdb create-blocks-from openmetrics FILE DIR`.
+    Backfill {
+        /// Output file; written beside itself and renamed into place when complete.
+        #[arg(long)]
+        out: PathBuf,
+        /// A label added to every sample, as name=value; repeat it. Use the `job` and
+        /// `instance` your Prometheus gives the exporter, so the history joins the live series.
+        #[arg(long = "label", value_name = "NAME=VALUE")]
+        labels: Vec<String>,
+    },
 }
 
 /// Parses the command line and runs; the process exit code says how it went.
@@ -83,6 +106,9 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(Command::Backfill { out, labels }) = &args.command {
+        return runtime.block_on(backfill(&args, out, labels));
+    }
     let result = runtime.block_on(async {
         if args.demo {
             return run_demo(&args).await;
@@ -99,6 +125,71 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `backfill`: against the configured tenants, or with `--demo` against an in-process simulator.
+async fn backfill(args: &Args, out: &std::path::Path, labels: &[String]) -> ExitCode {
+    let extra_labels = match labels
+        .iter()
+        .map(|l| crate::backfill::parse_label(l))
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let options = crate::backfill::Options {
+        out: out.to_owned(),
+        extra_labels,
+        progress_bar: std::io::stderr().is_terminal(),
+    };
+    let result = if args.demo {
+        demo_backfill(args, &options).await
+    } else {
+        match load_config(args) {
+            Ok(config) => crate::backfill::run(&config, &options)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(format!("configuration is invalid: {e}")),
+        }
+    };
+    match result {
+        Ok(summary) => {
+            tracing::info!(
+                file = %out.display(),
+                series = summary.series,
+                samples = summary.samples,
+                skipped = summary.skipped.len(),
+                "backfill written; next: promtool tsdb create-blocks-from openmetrics {} <prometheus data dir>",
+                out.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "backfill failed; nothing was written");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(feature = "demo")]
+async fn demo_backfill(
+    args: &Args,
+    options: &crate::backfill::Options,
+) -> Result<crate::backfill::Summary, String> {
+    crate::demo::backfill(args.demo_applications, options)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(not(feature = "demo"))]
+async fn demo_backfill(
+    _: &Args,
+    _: &crate::backfill::Options,
+) -> Result<crate::backfill::Summary, String> {
+    Err("this build has no simulator; rebuild with the `demo` feature".into())
 }
 
 #[cfg(feature = "demo")]

@@ -42,6 +42,20 @@ pub mod defaults {
     pub const GRAPH_MAX_BODY_BYTES: u64 = 256 * 1024 * 1024;
     /// The cloud used when neither `cloud` nor explicit URLs are given.
     pub const CLOUD: super::Cloud = super::Cloud::Global;
+    /// Requests per [`REPORTS_BUDGET_WINDOW`] to the identity-and-access reports service, per
+    /// tenant: Graph's documented limit (reference §10.2: 5 requests per 10 s per app per tenant).
+    pub const REPORTS_BUDGET_REQUESTS: u32 = 5;
+    /// Window of the reports budget.
+    pub const REPORTS_BUDGET_WINDOW: Duration = Duration::from_secs(10);
+    /// Distinct applications (or relying parties) kept as label values per report; the rest
+    /// are summed into `other`.
+    pub const BREAKDOWN_APPLICATIONS: usize = 100;
+    /// Distinct operating systems kept as label values.
+    pub const BREAKDOWN_OPERATING_SYSTEMS: usize = 20;
+    /// Distinct countries kept as label values.
+    pub const BREAKDOWN_COUNTRIES: usize = 60;
+    /// Distinct authentication or MFA methods kept as label values.
+    pub const BREAKDOWN_METHODS: usize = 40;
 }
 
 /// A Microsoft cloud: which authority issues tokens and which Graph root serves them (reference §12).
@@ -152,6 +166,23 @@ pub struct FileConfig {
     /// Per-collector settings, keyed by collector name.
     #[serde(default)]
     pub collectors: BTreeMap<String, FileCollector>,
+    /// Caps on breakdown label values.
+    #[serde(default)]
+    pub breakdowns: FileBreakdowns,
+}
+
+/// `breakdowns:` section: how many distinct values each breakdown label may take.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileBreakdowns {
+    /// Applications and AD FS relying parties.
+    pub applications: Option<usize>,
+    /// Operating systems.
+    pub operating_systems: Option<usize>,
+    /// Countries.
+    pub countries: Option<usize>,
+    /// Authentication and MFA methods.
+    pub methods: Option<usize>,
 }
 
 /// `web:` section.
@@ -182,6 +213,20 @@ pub struct FileGraph {
     pub max_retry_after: Option<Duration>,
     /// Largest accepted response body, in bytes.
     pub max_body_bytes: Option<u64>,
+    /// Pacing of requests to the identity-and-access reports service.
+    #[serde(default)]
+    pub reports_budget: FileBudget,
+}
+
+/// `graph.reports_budget:` section.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileBudget {
+    /// Requests allowed per window; 0 turns pacing off.
+    pub requests: Option<u32>,
+    /// The window.
+    #[serde(default, deserialize_with = "duration")]
+    pub window: Option<Duration>,
 }
 
 /// One entry of `tenants:`.
@@ -288,6 +333,42 @@ pub struct Config {
     pub tenants: Vec<TenantConfig>,
     /// Every known collector with its resolved settings.
     pub collectors: Vec<CollectorSettings>,
+    /// Caps on breakdown label values.
+    pub breakdowns: BreakdownLimits,
+}
+
+/// How many distinct values a breakdown label may take before the rest are summed into
+/// `other` (see `docs/metrics.md`, "Breakdowns").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BreakdownLimits {
+    /// Applications and AD FS relying parties.
+    pub applications: usize,
+    /// Operating systems.
+    pub operating_systems: usize,
+    /// Countries.
+    pub countries: usize,
+    /// Authentication and MFA methods.
+    pub methods: usize,
+}
+
+impl Default for BreakdownLimits {
+    fn default() -> Self {
+        BreakdownLimits {
+            applications: defaults::BREAKDOWN_APPLICATIONS,
+            operating_systems: defaults::BREAKDOWN_OPERATING_SYSTEMS,
+            countries: defaults::BREAKDOWN_COUNTRIES,
+            methods: defaults::BREAKDOWN_METHODS,
+        }
+    }
+}
+
+/// A number of requests allowed per sliding window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Requests per window.
+    pub requests: u32,
+    /// The window.
+    pub window: Duration,
 }
 
 /// Graph client behaviour shared by every tenant.
@@ -305,6 +386,8 @@ pub struct GraphOptions {
     pub max_retry_after: Duration,
     /// Largest accepted response body.
     pub max_body_bytes: u64,
+    /// Pacing of the identity-and-access reports service per tenant; `None` = no pacing.
+    pub reports_budget: Option<Budget>,
 }
 
 impl Default for GraphOptions {
@@ -316,6 +399,10 @@ impl Default for GraphOptions {
             max_backoff: defaults::GRAPH_MAX_BACKOFF,
             max_retry_after: defaults::GRAPH_MAX_RETRY_AFTER,
             max_body_bytes: defaults::GRAPH_MAX_BODY_BYTES,
+            reports_budget: Some(Budget {
+                requests: defaults::REPORTS_BUDGET_REQUESTS,
+                window: defaults::REPORTS_BUDGET_WINDOW,
+            }),
         }
     }
 }
@@ -403,6 +490,22 @@ impl Config {
                 .graph
                 .max_body_bytes
                 .unwrap_or(defaults::GRAPH_MAX_BODY_BYTES),
+            reports_budget: match file
+                .graph
+                .reports_budget
+                .requests
+                .unwrap_or(defaults::REPORTS_BUDGET_REQUESTS)
+            {
+                0 => None,
+                requests => Some(Budget {
+                    requests,
+                    window: file
+                        .graph
+                        .reports_budget
+                        .window
+                        .unwrap_or(defaults::REPORTS_BUDGET_WINDOW),
+                }),
+            },
         };
         if graph.max_body_bytes < 1024 {
             return Err(invalid(
@@ -517,12 +620,36 @@ impl Config {
             ));
         }
 
+        let b = file.breakdowns;
+        let breakdowns = BreakdownLimits {
+            applications: b.applications.unwrap_or(defaults::BREAKDOWN_APPLICATIONS),
+            operating_systems: b
+                .operating_systems
+                .unwrap_or(defaults::BREAKDOWN_OPERATING_SYSTEMS),
+            countries: b.countries.unwrap_or(defaults::BREAKDOWN_COUNTRIES),
+            methods: b.methods.unwrap_or(defaults::BREAKDOWN_METHODS),
+        };
+        for (key, value) in [
+            ("applications", breakdowns.applications),
+            ("operating_systems", breakdowns.operating_systems),
+            ("countries", breakdowns.countries),
+            ("methods", breakdowns.methods),
+        ] {
+            if value == 0 {
+                return Err(invalid(
+                    format!("breakdowns.{key}"),
+                    "must be at least 1; every value beyond the limit is summed into `other`",
+                ));
+            }
+        }
+
         Ok(Config {
             listen_address,
             ready_deadline: file.web.ready_deadline.unwrap_or(defaults::READY_DEADLINE),
             graph,
             tenants,
             collectors,
+            breakdowns,
         })
     }
 }

@@ -39,10 +39,10 @@ pub fn config_for(base_url: &str, listen_address: SocketAddr) -> Result<Config, 
     Ok(Config::resolve(file, &|_| None, &overrides)?)
 }
 
-/// Runs the simulator and the exporter until Ctrl-C or SIGTERM.
-pub async fn run(listen_address: Option<SocketAddr>, applications: usize) -> Result<(), RunError> {
+/// Starts the demo simulator on a loopback port.
+async fn start_simulator(applications: usize) -> Result<graph_sim::SimHandle, RunError> {
     let sim_listener = crate::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
-    let sim = Simulator::start(
+    Simulator::start(
         SimConfig {
             applications,
             ..SimConfig::demo()
@@ -50,7 +50,25 @@ pub async fn run(listen_address: Option<SocketAddr>, applications: usize) -> Res
         sim_listener,
     )
     .await
-    .map_err(RunError::Serve)?;
+    .map_err(RunError::Serve)
+}
+
+/// `backfill --demo`: the demo tenant's history.
+pub async fn backfill(
+    applications: usize,
+    options: &crate::backfill::Options,
+) -> Result<crate::backfill::Summary, crate::backfill::BackfillError> {
+    let sim = start_simulator(applications).await?;
+    let unused = SocketAddr::from(([127, 0, 0, 1], 0));
+    let config = config_for(sim.base_url(), unused)?;
+    let result = crate::backfill::run(&config, options).await;
+    sim.shutdown().await;
+    result
+}
+
+/// Runs the simulator and the exporter until Ctrl-C or SIGTERM.
+pub async fn run(listen_address: Option<SocketAddr>, applications: usize) -> Result<(), RunError> {
+    let sim = start_simulator(applications).await?;
     let address = match listen_address {
         Some(a) => a,
         None => DEMO_LISTEN_ADDRESS

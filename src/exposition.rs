@@ -124,7 +124,7 @@ pub fn render<'a>(families: impl IntoIterator<Item = &'a Family>, now: f64, out:
                         }
                         out.push_str(label);
                         out.push_str("=\"");
-                        escape_label_value(v, out);
+                        escape_label_value_into(v, out);
                         out.push('"');
                     }
                     out.push('}');
@@ -141,7 +141,7 @@ fn escape_help(help: &str) -> String {
     help.replace('\\', "\\\\").replace('\n', "\\n")
 }
 
-fn escape_label_value(value: &str, out: &mut String) {
+fn escape_label_value_into(value: &str, out: &mut String) {
     for c in value.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -207,4 +207,11 @@ mod tests {
         }
         assert_eq!(out, "NaN +Inf -Inf -0.25 1748941272.5 ");
     }
+}
+
+/// A label value escaped for the text formats (backslash, double quote, newline).
+pub fn escape_label_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    escape_label_value_into(value, &mut out);
+    out
 }

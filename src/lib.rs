@@ -6,6 +6,7 @@
 //! [`server`] (`/metrics`). [`run`] wires them together; `main.rs` only parses arguments.
 
 pub mod auth;
+pub mod backfill;
 pub mod cli;
 pub mod collectors;
 pub mod config;
@@ -69,42 +70,19 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
     let telemetry = Telemetry::new();
-    let http = reqwest::Client::builder()
-        .user_agent(USER_AGENT)
-        .connect_timeout(config.graph.timeout)
-        // Graph does not redirect; refusing redirects keeps the token on the configured host.
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| RunError::HttpClient(e.to_string()))?;
+    let http = http_client(&config)?;
 
     let mut states = Vec::new();
     let mut jobs = Vec::new();
     for tenant in &config.tenants {
-        let source =
-            ClientSecretSource::new(http.clone(), tenant).map_err(|e| RunError::TokenUrl {
-                tenant: tenant.label.clone(),
-                reason: e.to_string(),
-            })?;
-        let tokens = Arc::new(TokenProvider::new(
-            Box::new(source),
-            tenant.label.clone(),
-            telemetry.clone(),
-        ));
-        let graph = Arc::new(GraphClient::new(
-            http.clone(),
-            tenant.graph_root.clone(),
-            tokens,
-            config.graph.clone(),
-            telemetry.clone(),
-            tenant.label.clone(),
-        ));
+        let graph = graph_client(&http, &config, tenant, &telemetry)?;
         for settings in config.collectors.iter().filter(|c| c.enabled) {
             let Some(info) = collectors::info(settings.name) else {
                 continue;
             };
             jobs.push(Job {
                 slot: states.len(),
-                collector: (info.build)(),
+                collector: (info.build)(&config),
                 graph: graph.clone(),
                 interval: settings.interval,
                 name: info.name,
@@ -139,6 +117,43 @@ pub async fn run(
         let _ = task.await;
     }
     served.map_err(RunError::Serve)
+}
+
+/// The HTTP client shared by every tenant's token and Graph requests.
+pub fn http_client(config: &Config) -> Result<reqwest::Client, RunError> {
+    reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .connect_timeout(config.graph.timeout)
+        // Graph does not redirect; refusing redirects keeps the token on the configured host.
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| RunError::HttpClient(e.to_string()))
+}
+
+/// A Graph client for `tenant`, with its own token cache and reports budget.
+pub fn graph_client(
+    http: &reqwest::Client,
+    config: &Config,
+    tenant: &config::TenantConfig,
+    telemetry: &Telemetry,
+) -> Result<Arc<GraphClient>, RunError> {
+    let source = ClientSecretSource::new(http.clone(), tenant).map_err(|e| RunError::TokenUrl {
+        tenant: tenant.label.clone(),
+        reason: e.to_string(),
+    })?;
+    let tokens = Arc::new(TokenProvider::new(
+        Box::new(source),
+        tenant.label.clone(),
+        telemetry.clone(),
+    ));
+    Ok(Arc::new(GraphClient::new(
+        http.clone(),
+        tenant.graph_root.clone(),
+        tokens,
+        config.graph.clone(),
+        telemetry.clone(),
+        tenant.label.clone(),
+    )))
 }
 
 /// Binds `address`, with an error that says what to do.
@@ -182,6 +197,8 @@ pub struct MetricGroup {
     pub description: &'static str,
     /// The families.
     pub metrics: &'static [&'static exposition::MetricSpec],
+    /// Whether `/metrics` serves them (false: only `backfill` writes them).
+    pub live: bool,
 }
 
 /// Every metric the exporter can emit, grouped by collector; the single list that
@@ -193,12 +210,20 @@ pub fn metric_catalogue() -> Vec<MetricGroup> {
             name: c.name,
             description: c.description,
             metrics: c.metrics,
+            live: true,
         })
         .collect();
     groups.push(MetricGroup {
         name: "exporter",
         description: "The exporter's own health: per-collector success, Graph requests and retries, token refreshes, build info",
         metrics: telemetry::METRICS,
+        live: true,
+    });
+    groups.push(MetricGroup {
+        name: "backfill",
+        description: "Written only by `entra-exporter backfill`, timestamped per day, beside the user_insights families",
+        metrics: backfill::METRICS,
+        live: false,
     });
     groups
 }

@@ -5,7 +5,7 @@
 //! rendered from the collector states (see [`crate::runtime`]). Both are described by
 //! [`MetricSpec`]s so `docs/metrics.md` covers them too.
 
-use prometheus::{IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{CounterVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
 
 use crate::exposition::{MetricKind, MetricSpec};
 
@@ -59,6 +59,16 @@ pub static GRAPH_RETRIES: MetricSpec = MetricSpec {
     permission: "-",
 };
 
+/// `entra_graph_reports_budget_wait_seconds_total`.
+pub static REPORTS_BUDGET_WAIT: MetricSpec = MetricSpec {
+    name: "entra_graph_reports_budget_wait_seconds_total",
+    kind: MetricKind::Counter,
+    help: "Time collectors spent waiting for the tenant's identity-and-access reports budget (5 requests per 10 s per app per tenant) before sending a request.",
+    labels: &["tenant"],
+    source: "-",
+    permission: "-",
+};
+
 /// `entra_token_refreshes_total`.
 pub static TOKEN_REFRESHES: MetricSpec = MetricSpec {
     name: "entra_token_refreshes_total",
@@ -86,6 +96,7 @@ pub static METRICS: &[&MetricSpec] = &[
     &COLLECTOR_LAST_SUCCESS,
     &GRAPH_REQUESTS,
     &GRAPH_RETRIES,
+    &REPORTS_BUDGET_WAIT,
     &TOKEN_REFRESHES,
     &BUILD_INFO,
 ];
@@ -99,6 +110,8 @@ pub struct Telemetry {
     pub graph_requests: IntCounterVec,
     /// See [`GRAPH_RETRIES`].
     pub graph_retries: IntCounterVec,
+    /// See [`REPORTS_BUDGET_WAIT`].
+    pub reports_budget_wait: CounterVec,
     /// See [`TOKEN_REFRESHES`].
     pub token_refreshes: IntCounterVec,
 }
@@ -125,6 +138,12 @@ impl Telemetry {
         let graph_requests = counter(&registry, &GRAPH_REQUESTS);
         let graph_retries = counter(&registry, &GRAPH_RETRIES);
         let token_refreshes = counter(&registry, &TOKEN_REFRESHES);
+        let reports_budget_wait =
+            CounterVec::new(Opts::new(REPORTS_BUDGET_WAIT.name, REPORTS_BUDGET_WAIT.help), REPORTS_BUDGET_WAIT.labels)
+                .expect("static metric spec is valid");
+        registry
+            .register(Box::new(reports_budget_wait.clone()))
+            .expect("metric registered once");
         let build = IntGaugeVec::new(
             Opts::new(BUILD_INFO.name, BUILD_INFO.help),
             BUILD_INFO.labels,
@@ -138,6 +157,7 @@ impl Telemetry {
             registry,
             graph_requests,
             graph_retries,
+            reports_budget_wait,
             token_refreshes,
         }
     }

@@ -15,7 +15,7 @@ use super::credentials::{zero_per_credential_kind, ObjectKind};
 use super::{CollectError, Collector, CollectorInfo, SignInActivity};
 use crate::auth::BoxFuture;
 use crate::exposition::{Family, MetricKind, MetricSpec};
-use crate::graph::{Endpoint, GraphClient};
+use crate::graph::{Endpoint, GraphClient, Service};
 
 /// Registration of this collector.
 pub static INFO: CollectorInfo = CollectorInfo {
@@ -24,12 +24,13 @@ pub static INFO: CollectorInfo = CollectorInfo {
     default_enabled: true,
     default_interval: Duration::from_secs(3600),
     metrics: METRICS,
-    build: || Box::new(AppCredentialSignIns),
+    build: |_| Box::new(AppCredentialSignIns),
 };
 
 static ACTIVITIES: Endpoint = Endpoint {
     path: "/beta/reports/appCredentialSignInActivities",
     permission: "AuditLog.Read.All",
+    service: Service::Other,
 };
 
 const SOURCE: &str = "/beta/reports/appCredentialSignInActivities";

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::{parse_timestamp, CollectError, Collector, CollectorInfo};
 use crate::auth::BoxFuture;
 use crate::exposition::{Family, MetricKind, MetricSpec, Value};
-use crate::graph::{Endpoint, GraphClient};
+use crate::graph::{Endpoint, GraphClient, Service};
 
 /// Registration of this collector.
 pub static INFO: CollectorInfo = CollectorInfo {
@@ -21,17 +21,19 @@ pub static INFO: CollectorInfo = CollectorInfo {
     default_enabled: true,
     default_interval: Duration::from_secs(3600),
     metrics: METRICS,
-    build: || Box::new(CredentialsCollector),
+    build: |_| Box::new(CredentialsCollector),
 };
 
 static APPLICATIONS: Endpoint = Endpoint {
     path: "/v1.0/applications",
     permission: "Application.Read.All",
+    service: Service::Other,
 };
 
 pub(super) static SERVICE_PRINCIPALS: Endpoint = Endpoint {
     path: "/v1.0/servicePrincipals",
     permission: "Application.Read.All",
+    service: Service::Other,
 };
 
 /// Only the fields we use, at the largest page size directory lists allow.

@@ -4,15 +4,22 @@
 //! It knows nothing of HTTP serving or scheduling: [`crate::runtime`] calls it on its interval
 //! and swaps the result in whole, or keeps the previous result if it fails.
 
+pub mod adfs_relying_parties;
 pub mod app_credential_sign_ins;
+pub mod application_sign_in_summary;
+pub mod auth_methods_registration;
+pub mod auth_methods_usage;
+pub mod breakdown;
 pub mod credentials;
 pub mod service_principal_sign_ins;
+pub mod user_insights;
 
 use std::time::{Duration, UNIX_EPOCH};
 
 use serde::Deserialize;
 
 use crate::auth::BoxFuture;
+use crate::config::Config;
 use crate::exposition::{Family, MetricSpec};
 use crate::graph::{GraphClient, GraphError};
 
@@ -47,8 +54,8 @@ pub struct CollectorInfo {
     pub default_interval: Duration,
     /// Every metric family it can emit.
     pub metrics: &'static [&'static MetricSpec],
-    /// Builds an instance.
-    pub build: fn() -> Box<dyn Collector>,
+    /// Builds an instance from the validated configuration (breakdown limits, say).
+    pub build: fn(&Config) -> Box<dyn Collector>,
 }
 
 /// Every collector the exporter knows.
@@ -56,6 +63,11 @@ pub static REGISTRY: &[&CollectorInfo] = &[
     &credentials::INFO,
     &service_principal_sign_ins::INFO,
     &app_credential_sign_ins::INFO,
+    &user_insights::INFO,
+    &application_sign_in_summary::INFO,
+    &adfs_relying_parties::INFO,
+    &auth_methods_registration::INFO,
+    &auth_methods_usage::INFO,
 ];
 
 /// Looks a collector up by name.
@@ -71,6 +83,22 @@ pub(crate) fn parse_timestamp(text: &str) -> Option<f64> {
         Ok(d) => Some(d.as_secs_f64()),
         Err(before) => Some(-before.duration().as_secs_f64()),
     }
+}
+
+/// Unix seconds of midnight UTC of a Graph `Edm.Date` (`YYYY-MM-DD`); `None` when it is not one.
+pub(crate) fn parse_date(text: &str) -> Option<f64> {
+    if text.len() != 10 {
+        return None;
+    }
+    parse_timestamp(&format!("{text}T00:00:00Z"))
+}
+
+/// The UTC calendar date of Unix time `now`, as `YYYY-MM-DD`.
+pub(crate) fn utc_date(now: f64) -> String {
+    let t = UNIX_EPOCH + Duration::from_secs(now.max(0.0) as u64);
+    let mut text = humantime::format_rfc3339_seconds(t).to_string();
+    text.truncate(10);
+    text
 }
 
 /// Graph's `signInActivity` complex type (reference §4), shared by the sign-in activity
@@ -90,5 +118,18 @@ impl SignInActivity {
             .last_sign_in_date_time
             .as_deref()
             .and_then(parse_timestamp)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_round_trip() {
+        assert_eq!(parse_date("2025-06-02"), Some(1_748_822_400.0));
+        assert_eq!(utc_date(1_748_822_400.0 + 86_399.0), "2025-06-02");
+        assert_eq!(parse_date("2025-6-2"), None);
+        assert_eq!(parse_date("yesterday!"), None);
     }
 }

@@ -15,7 +15,7 @@ use super::credentials::SERVICE_PRINCIPALS;
 use super::{CollectError, Collector, CollectorInfo, SignInActivity};
 use crate::auth::BoxFuture;
 use crate::exposition::{Family, MetricKind, MetricSpec};
-use crate::graph::{Endpoint, GraphClient};
+use crate::graph::{Endpoint, GraphClient, Service};
 use crate::runtime::unix_now;
 
 /// Registration of this collector.
@@ -25,12 +25,13 @@ pub static INFO: CollectorInfo = CollectorInfo {
     default_enabled: true,
     default_interval: Duration::from_secs(3600),
     metrics: METRICS,
-    build: || Box::new(ServicePrincipalSignIns),
+    build: |_| Box::new(ServicePrincipalSignIns),
 };
 
 static ACTIVITIES: Endpoint = Endpoint {
     path: "/beta/reports/servicePrincipalSignInActivities",
     permission: "AuditLog.Read.All",
+    service: Service::Other,
 };
 
 /// Only the appId is needed to know which service principals exist.

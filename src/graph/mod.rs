@@ -6,6 +6,7 @@
 //! retry on 401, a per-request timeout and a cap on body size. It never follows a link to
 //! another host, so the bearer token only ever goes to the configured Graph root.
 
+pub mod budget;
 mod error;
 pub mod retry;
 
@@ -32,6 +33,19 @@ pub struct Endpoint {
     pub path: &'static str,
     /// Least-privileged application permission (reference Appendix A); named in 403 errors.
     pub permission: &'static str,
+    /// Which throttling budget the endpoint's service counts requests against.
+    pub service: Service,
+}
+
+/// The Graph service behind an endpoint, as far as throttling is concerned (reference §10.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Service {
+    /// Directory objects and reports without a documented per-request budget; 429s are
+    /// handled by `Retry-After` alone.
+    Other,
+    /// The identity-and-access reports service: 5 requests per 10 s per app per tenant, paced
+    /// through the tenant's shared [`budget::Pacer`].
+    Reports,
 }
 
 /// One page of an OData collection.
@@ -56,6 +70,8 @@ pub struct GraphClient {
     telemetry: Telemetry,
     /// Tenant label.
     tenant: String,
+    /// The tenant's reports-service budget, shared by every collector of the tenant.
+    reports: Option<budget::Pacer>,
 }
 
 enum Failure {
@@ -84,6 +100,7 @@ impl GraphClient {
             http,
             root,
             tokens,
+            reports: options.reports_budget.map(budget::Pacer::new),
             options,
             telemetry,
             tenant,
@@ -167,6 +184,15 @@ impl GraphClient {
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
+            if let (Service::Reports, Some(pacer)) = (endpoint.service, &self.reports) {
+                let waited = pacer.acquire().await;
+                if !waited.is_zero() {
+                    self.telemetry
+                        .reports_budget_wait
+                        .with_label_values(&[self.tenant.as_str()])
+                        .inc_by(waited.as_secs_f64());
+                }
+            }
             let failure = match self.attempt(endpoint, url, token.expose()).await {
                 Ok(ok) => return Ok(ok),
                 Err(f) => f,
