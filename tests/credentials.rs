@@ -62,7 +62,7 @@ async fn paging_over_thousands_of_apps_matches_ground_truth() {
     let sim = start_sim(SimConfig {
         applications: 2_600,
         extra_service_principals: 400,
-        ..SimConfig::demo()
+        ..fast_reports(SimConfig::demo())
     })
     .await;
     let exporter = start(&sim, "paging").await;

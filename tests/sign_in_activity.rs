@@ -24,7 +24,7 @@ async fn activity_families_match_ground_truth_across_pages() {
     let sim = start_sim(SimConfig {
         applications: 400,
         extra_service_principals: 300,
-        ..SimConfig::demo()
+        ..fast_reports(SimConfig::demo())
     })
     .await;
     let exporter = Exporter::start(config_for(
