@@ -264,7 +264,11 @@ async fn application_history(
     };
     let mut by_day: BTreeMap<i64, (Family, Family)> = BTreeMap::new();
     for (app_id, (name, days)) in top_n(apps, max_apps, total, merge) {
-        let name = if app_id == OTHER { OTHER } else { name.as_str() };
+        let name = if app_id == OTHER {
+            OTHER
+        } else {
+            name.as_str()
+        };
         for (day, (ok, failed)) in days {
             let (ok_family, failed_family) = by_day
                 .entry(day)
@@ -354,8 +358,9 @@ pub async fn run(config: &Config, options: &Options) -> Result<Summary, Backfill
         progress.start(&tenant.label, "application sign-ins");
         match application_history(&graph, config.breakdowns.applications)
             .await
-            .map_err(|e| failed("application sign-ins (applicationSignInDetailedSummary)")(e.into()))?
-        {
+            .map_err(|e| {
+                failed("application sign-ins (applicationSignInDetailedSummary)")(e.into())
+            })? {
             Some(days) => {
                 for (at, families) in days {
                     store.add(at, families, &options.extra_labels);

@@ -17,7 +17,11 @@ use crate::RunError;
 pub struct Args {
     /// YAML config file (see docs/configuration.md). Without one, a single tenant is read
     /// from AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET.
-    #[arg(long = "config.file", env = "ENTRA_EXPORTER_CONFIG_FILE", global = true)]
+    #[arg(
+        long = "config.file",
+        env = "ENTRA_EXPORTER_CONFIG_FILE",
+        global = true
+    )]
     pub config_file: Option<PathBuf>,
 
     /// Validate the configuration and exit: 0 when valid, 1 with the reason when not.

@@ -138,9 +138,11 @@ impl Telemetry {
         let graph_requests = counter(&registry, &GRAPH_REQUESTS);
         let graph_retries = counter(&registry, &GRAPH_RETRIES);
         let token_refreshes = counter(&registry, &TOKEN_REFRESHES);
-        let reports_budget_wait =
-            CounterVec::new(Opts::new(REPORTS_BUDGET_WAIT.name, REPORTS_BUDGET_WAIT.help), REPORTS_BUDGET_WAIT.labels)
-                .expect("static metric spec is valid");
+        let reports_budget_wait = CounterVec::new(
+            Opts::new(REPORTS_BUDGET_WAIT.name, REPORTS_BUDGET_WAIT.help),
+            REPORTS_BUDGET_WAIT.labels,
+        )
+        .expect("static metric spec is valid");
         registry
             .register(Box::new(reports_budget_wait.clone()))
             .expect("metric registered once");

@@ -61,7 +61,12 @@ macro_rules! spec {
     };
 }
 
-spec!(USERS, "entra_auth_methods_users", [], "Users in the registration report.");
+spec!(
+    USERS,
+    "entra_auth_methods_users",
+    [],
+    "Users in the registration report."
+);
 spec!(
     REGISTERED,
     "entra_auth_methods_registered_users",
@@ -74,7 +79,12 @@ spec!(
     ["feature"],
     "Users with the feature: mfa_capable, mfa_registered, passwordless_capable, sspr_capable, sspr_enabled, sspr_registered, system_preferred_enabled."
 );
-spec!(ADMINS, "entra_auth_methods_admins", [], "Users holding an admin role (isAdmin).");
+spec!(
+    ADMINS,
+    "entra_auth_methods_admins",
+    [],
+    "Users holding an admin role (isAdmin)."
+);
 spec!(
     ADMINS_WITHOUT_MFA,
     "entra_auth_methods_admins_without_mfa",
@@ -214,7 +224,10 @@ impl Tally {
             }
             _ => bump(&mut self.system_preferred, "none"),
         }
-        let preferred = match d.user_preferred_method_for_secondary_authentication.as_deref() {
+        let preferred = match d
+            .user_preferred_method_for_secondary_authentication
+            .as_deref()
+        {
             Some(m) if !m.is_empty() => m,
             _ => "none",
         };

@@ -71,7 +71,13 @@ mod tests {
 
     #[test]
     fn the_smallest_are_summed_into_other_and_the_total_is_kept() {
-        let input = counts(&[("DE", 50.0), ("US", 90.0), ("FR", 5.0), ("IL", 7.0), ("JP", 7.0)]);
+        let input = counts(&[
+            ("DE", 50.0),
+            ("US", 90.0),
+            ("FR", 5.0),
+            ("IL", 7.0),
+            ("JP", 7.0),
+        ]);
         let total: f64 = input.values().sum();
         let out = top_n_counts(input, 3);
         // JP and IL tie on 7; IL wins by name, so JP and FR fold. Sorted by key, and ASCII

@@ -95,52 +95,153 @@ spec!(ACTIVE_USERS_BY_APP, "entra_external_id_active_users_by_application", ["pe
     "Active users per application (capped by breakdowns.applications; the rest sum into app_id=\"other\").");
 spec!(INACTIVE_USERS, "entra_external_id_inactive_users", ["period", "window"], "inactiveUsers",
     "Users without sign-in for the window: 1d (daily only), 30d, 60d, 90d, calendar_month (monthly only).");
-spec!(INACTIVE_USERS_BY_APP, "entra_external_id_inactive_users_by_application", ["period", "app_id", "window"], "inactiveUsersByApplication",
-    "Inactive users per application and window (capped by breakdowns.applications).");
-spec!(SIGN_UPS, "entra_external_id_sign_ups", ["period"], "signUps",
-    "New users who signed up in the period.");
-spec!(SIGN_UPS_BY_OS, "entra_external_id_sign_ups_by_os", ["period", "os"], "signUps",
-    "New users per operating system (capped by breakdowns.operating_systems).");
-spec!(REQUESTS, "entra_external_id_requests", ["period"], "requests",
-    "Authentication requests in the month (monthly only).");
-spec!(MFA_ATTEMPTS, "entra_external_id_mfa_attempts", ["period", "method"], "mfaCompletions",
-    "MFA attempts per MFA method (capped by breakdowns.methods).");
-spec!(MFA_SUCCESSES, "entra_external_id_mfa_successes", ["period", "method"], "mfaCompletions",
-    "Successful MFA completions per MFA method.");
-spec!(MFA_FAILURES, "entra_external_id_mfa_failures", ["period", "method"], "mfaCompletions",
-    "Failed MFA attempts (attempts minus successes) per MFA method.");
-spec!(AUTH_ATTEMPTS, "entra_external_id_authentication_attempts", ["period"], "authentications",
-    "Authentication attempts.");
-spec!(AUTH_SUCCESSES, "entra_external_id_authentication_successes", ["period"], "authentications",
-    "Successful authentications.");
-spec!(AUTH_ATTEMPTS_BY_OS, "entra_external_id_authentication_attempts_by_os", ["period", "os"], "authentications",
-    "Authentication attempts per operating system (capped by breakdowns.operating_systems).");
-spec!(AUTH_SUCCESSES_BY_OS, "entra_external_id_authentication_successes_by_os", ["period", "os"], "authentications",
-    "Successful authentications per operating system.");
-spec!(AUTH_ATTEMPTS_BY_COUNTRY, "entra_external_id_authentication_attempts_by_country", ["period", "country"], "authentications",
-    "Authentication attempts per country (capped by breakdowns.countries).");
-spec!(AUTH_SUCCESSES_BY_COUNTRY, "entra_external_id_authentication_successes_by_country", ["period", "country"], "authentications",
-    "Successful authentications per country.");
-spec!(SUMMARY_ACTIVE_USERS, "entra_external_id_summary_active_users", ["period"], "summary",
-    "Summary: active users.");
-spec!(SUMMARY_AUTH_REQUESTS, "entra_external_id_summary_authentication_requests", ["period"], "summary",
-    "Summary: authentication requests.");
-spec!(SUMMARY_AUTH_COMPLETIONS, "entra_external_id_summary_authentication_completions", ["period"], "summary",
-    "Summary: completed authentications.");
-spec!(SUMMARY_SMS_REQUESTS, "entra_external_id_summary_sms_mfa_requests", ["period"], "summary",
-    "Summary: SMS MFA requests (securityTextRequests).");
-spec!(SUMMARY_SMS_COMPLETIONS, "entra_external_id_summary_sms_mfa_completions", ["period"], "summary",
-    "Summary: completed SMS MFA (securityTextCompletions).");
-spec!(SUMMARY_VOICE_REQUESTS, "entra_external_id_summary_voice_mfa_requests", ["period"], "summary",
-    "Summary: voice MFA requests (securityVoiceRequests).");
-spec!(SUMMARY_VOICE_COMPLETIONS, "entra_external_id_summary_voice_mfa_completions", ["period"], "summary",
-    "Summary: completed voice MFA (securityVoiceCompletions).");
+spec!(
+    INACTIVE_USERS_BY_APP,
+    "entra_external_id_inactive_users_by_application",
+    ["period", "app_id", "window"],
+    "inactiveUsersByApplication",
+    "Inactive users per application and window (capped by breakdowns.applications)."
+);
+spec!(
+    SIGN_UPS,
+    "entra_external_id_sign_ups",
+    ["period"],
+    "signUps",
+    "New users who signed up in the period."
+);
+spec!(
+    SIGN_UPS_BY_OS,
+    "entra_external_id_sign_ups_by_os",
+    ["period", "os"],
+    "signUps",
+    "New users per operating system (capped by breakdowns.operating_systems)."
+);
+spec!(
+    REQUESTS,
+    "entra_external_id_requests",
+    ["period"],
+    "requests",
+    "Authentication requests in the month (monthly only)."
+);
+spec!(
+    MFA_ATTEMPTS,
+    "entra_external_id_mfa_attempts",
+    ["period", "method"],
+    "mfaCompletions",
+    "MFA attempts per MFA method (capped by breakdowns.methods)."
+);
+spec!(
+    MFA_SUCCESSES,
+    "entra_external_id_mfa_successes",
+    ["period", "method"],
+    "mfaCompletions",
+    "Successful MFA completions per MFA method."
+);
+spec!(
+    MFA_FAILURES,
+    "entra_external_id_mfa_failures",
+    ["period", "method"],
+    "mfaCompletions",
+    "Failed MFA attempts (attempts minus successes) per MFA method."
+);
+spec!(
+    AUTH_ATTEMPTS,
+    "entra_external_id_authentication_attempts",
+    ["period"],
+    "authentications",
+    "Authentication attempts."
+);
+spec!(
+    AUTH_SUCCESSES,
+    "entra_external_id_authentication_successes",
+    ["period"],
+    "authentications",
+    "Successful authentications."
+);
+spec!(
+    AUTH_ATTEMPTS_BY_OS,
+    "entra_external_id_authentication_attempts_by_os",
+    ["period", "os"],
+    "authentications",
+    "Authentication attempts per operating system (capped by breakdowns.operating_systems)."
+);
+spec!(
+    AUTH_SUCCESSES_BY_OS,
+    "entra_external_id_authentication_successes_by_os",
+    ["period", "os"],
+    "authentications",
+    "Successful authentications per operating system."
+);
+spec!(
+    AUTH_ATTEMPTS_BY_COUNTRY,
+    "entra_external_id_authentication_attempts_by_country",
+    ["period", "country"],
+    "authentications",
+    "Authentication attempts per country (capped by breakdowns.countries)."
+);
+spec!(
+    AUTH_SUCCESSES_BY_COUNTRY,
+    "entra_external_id_authentication_successes_by_country",
+    ["period", "country"],
+    "authentications",
+    "Successful authentications per country."
+);
+spec!(
+    SUMMARY_ACTIVE_USERS,
+    "entra_external_id_summary_active_users",
+    ["period"],
+    "summary",
+    "Summary: active users."
+);
+spec!(
+    SUMMARY_AUTH_REQUESTS,
+    "entra_external_id_summary_authentication_requests",
+    ["period"],
+    "summary",
+    "Summary: authentication requests."
+);
+spec!(
+    SUMMARY_AUTH_COMPLETIONS,
+    "entra_external_id_summary_authentication_completions",
+    ["period"],
+    "summary",
+    "Summary: completed authentications."
+);
+spec!(
+    SUMMARY_SMS_REQUESTS,
+    "entra_external_id_summary_sms_mfa_requests",
+    ["period"],
+    "summary",
+    "Summary: SMS MFA requests (securityTextRequests)."
+);
+spec!(
+    SUMMARY_SMS_COMPLETIONS,
+    "entra_external_id_summary_sms_mfa_completions",
+    ["period"],
+    "summary",
+    "Summary: completed SMS MFA (securityTextCompletions)."
+);
+spec!(
+    SUMMARY_VOICE_REQUESTS,
+    "entra_external_id_summary_voice_mfa_requests",
+    ["period"],
+    "summary",
+    "Summary: voice MFA requests (securityVoiceRequests)."
+);
+spec!(
+    SUMMARY_VOICE_COMPLETIONS,
+    "entra_external_id_summary_voice_mfa_completions",
+    ["period"],
+    "summary",
+    "Summary: completed voice MFA (securityVoiceCompletions)."
+);
 
 /// `entra_external_id_users`.
 pub static USERS: MetricSpec = MetricSpec {
     name: "entra_external_id_users",
     kind: MetricKind::Gauge,
-    help: "Users in the tenant on the latest complete day (Graph beta userInsights/daily/userCount).",
+    help:
+        "Users in the tenant on the latest complete day (Graph beta userInsights/daily/userCount).",
     labels: &["tenant"],
     source: "/beta/reports/userInsights/daily/userCount",
     permission: PERMISSION,
@@ -555,7 +656,9 @@ impl UserInsights {
         }
 
         if period == Period::Monthly {
-            for (ts, rows) in read::<RequestsRow>(graph, &MONTHLY_REQUESTS, period, now, keep).await? {
+            for (ts, rows) in
+                read::<RequestsRow>(graph, &MONTHLY_REQUESTS, period, now, keep).await?
+            {
                 out.period(period, "requests", ts);
                 out.gauge(&REQUESTS, &[p], sum(rows.iter().map(|r| r.request_count)));
             }
@@ -622,7 +725,9 @@ impl UserInsights {
         }
 
         if period == Period::Daily {
-            for (ts, rows) in read::<UserCountRow>(graph, &DAILY_USER_COUNT, period, now, keep).await? {
+            for (ts, rows) in
+                read::<UserCountRow>(graph, &DAILY_USER_COUNT, period, now, keep).await?
+            {
                 out.period(period, "user_count", ts);
                 out.gauge(&USERS, &[], sum(rows.iter().map(|r| r.count)));
             }
@@ -728,14 +833,21 @@ mod tests {
     #[test]
     fn history_keeps_every_complete_day_oldest_first() {
         let mut all = Periods::new("2025-06-03".to_owned(), Keep::All);
-        for r in [row("2025-06-02", 2.0), row("2025-06-03", 9.0), row("2025-06-01", 1.0)] {
+        for r in [
+            row("2025-06-02", 2.0),
+            row("2025-06-03", 9.0),
+            row("2025-06-01", 1.0),
+        ] {
             all.offer(r);
         }
         let groups = all.finish();
         let dates: Vec<f64> = groups.iter().map(|(ts, _)| *ts).collect();
         assert_eq!(
             dates,
-            vec![parse_date("2025-06-01").unwrap(), parse_date("2025-06-02").unwrap()]
+            vec![
+                parse_date("2025-06-01").unwrap(),
+                parse_date("2025-06-02").unwrap()
+            ]
         );
     }
 

@@ -116,7 +116,10 @@ mod tests {
         }
         times.sort();
         for i in 2..times.len() {
-            assert!(times[i] - times[i - 2] >= Duration::from_secs(1), "{times:?}");
+            assert!(
+                times[i] - times[i - 2] >= Duration::from_secs(1),
+                "{times:?}"
+            );
         }
     }
 }
