@@ -88,8 +88,8 @@ pub enum BackfillError {
         tenant: String,
         /// Which history.
         step: &'static str,
-        /// Why.
-        source: CollectError,
+        /// Why (boxed: it is large, and errors travel by value).
+        source: Box<CollectError>,
     },
     /// An `--label` is not `name=value` with a valid Prometheus label name.
     #[error("--label {0:?}: write it as name=value, name matching [a-zA-Z_][a-zA-Z0-9_]* and not `tenant`")]
@@ -217,11 +217,15 @@ struct Status {
 /// Per-app daily counts: (name, day → (ok, failed)).
 type AppDays = (String, BTreeMap<i64, (f64, f64)>);
 
-/// Daily sign-ins per app; `Ok(None)` when Graph refuses application tokens for the report.
+/// Daily sign-ins per app over the complete days before `now`; `Ok(None)` when Graph refuses
+/// application tokens for the report.
 async fn application_history(
     graph: &GraphClient,
     max_apps: usize,
+    now: f64,
 ) -> Result<Option<Vec<(f64, Vec<Family>)>>, GraphError> {
+    // Today is still growing; like the user insights, only complete days are history.
+    let today = (now / 86_400.0).floor() as i64 * 86_400;
     let mut apps: HashMap<String, AppDays> = HashMap::new();
     let read = graph
         .for_each_page(&DETAILED_SUMMARY, "", |page: Vec<DetailedSummary>| {
@@ -235,6 +239,9 @@ async fn application_history(
                     continue;
                 };
                 let day = (day / 86_400.0).floor() as i64 * 86_400;
+                if day >= today {
+                    continue;
+                }
                 let entry = apps.entry(app_id).or_default();
                 if let Some(name) = row.app_display_name {
                     entry.0 = name;
@@ -262,8 +269,19 @@ async fn application_history(
             c.1 += failed;
         }
     };
+    // The report has rows only for days with sign-ins; within the window it covers, a missing
+    // day is a day without any, so it is written as 0.
+    let first_day = apps
+        .values()
+        .filter_map(|a| a.1.keys().next().copied())
+        .min();
     let mut by_day: BTreeMap<i64, (Family, Family)> = BTreeMap::new();
-    for (app_id, (name, days)) in top_n(apps, max_apps, total, merge) {
+    for (app_id, (name, mut days)) in top_n(apps, max_apps, total, merge) {
+        if let Some(first) = first_day {
+            for day in (first..today).step_by(86_400) {
+                days.entry(day).or_default();
+            }
+        }
         let name = if app_id == OTHER {
             OTHER
         } else {
@@ -341,7 +359,7 @@ pub async fn run(config: &Config, options: &Options) -> Result<Summary, Backfill
             move |source: CollectError| BackfillError::Collect {
                 tenant,
                 step,
-                source,
+                source: Box::new(source),
             }
         };
 
@@ -356,7 +374,7 @@ pub async fn run(config: &Config, options: &Options) -> Result<Summary, Backfill
         progress.done();
 
         progress.start(&tenant.label, "application sign-ins");
-        match application_history(&graph, config.breakdowns.applications)
+        match application_history(&graph, config.breakdowns.applications, now)
             .await
             .map_err(|e| {
                 failed("application sign-ins (applicationSignInDetailedSummary)")(e.into())

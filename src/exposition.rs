@@ -162,6 +162,13 @@ fn write_value(v: f64, out: &mut String) {
     }
 }
 
+/// A label value escaped for the text formats (backslash, double quote, newline).
+pub fn escape_label_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    escape_label_value_into(value, &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,11 +214,4 @@ mod tests {
         }
         assert_eq!(out, "NaN +Inf -Inf -0.25 1748941272.5 ");
     }
-}
-
-/// A label value escaped for the text formats (backslash, double quote, newline).
-pub fn escape_label_value(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    escape_label_value_into(value, &mut out);
-    out
 }

@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
-use graph_sim::{FaultKind, FaultRule, SimHandle};
+use graph_sim::{FaultKind, FaultRule, Quirks, SimConfig, SimHandle};
 use serde_json::Value;
 
 const DAY: f64 = 86_400.0;
@@ -150,9 +150,55 @@ fn expected(
     out
 }
 
+type Points = BTreeMap<BTreeMap<String, String>, BTreeMap<i64, f64>>;
+
+/// Equal series and points, or a panic naming the first few differences.
+fn assert_same(what: &str, served: &Points, want: &Points) {
+    let mut diffs = Vec::new();
+    for (labels, points) in want {
+        match served.get(labels) {
+            None => diffs.push(format!("missing series {labels:?}")),
+            Some(got) => {
+                for (ts, v) in points {
+                    if got.get(ts) != Some(v) {
+                        diffs.push(format!(
+                            "{labels:?} at {ts}: served {:?}, want {v}",
+                            got.get(ts)
+                        ));
+                    }
+                }
+                for ts in got.keys().filter(|ts| !points.contains_key(ts)) {
+                    diffs.push(format!(
+                        "{labels:?} at {ts}: served {}, want nothing",
+                        got[ts]
+                    ));
+                }
+            }
+        }
+    }
+    for labels in served.keys().filter(|l| !want.contains_key(*l)) {
+        diffs.push(format!("unexpected series {labels:?}"));
+    }
+    assert!(
+        diffs.is_empty(),
+        "{what}: Prometheus disagrees with the simulator's history in {} place(s), e.g.:\n{}",
+        diffs.len(),
+        diffs.iter().take(5).cloned().collect::<Vec<_>>().join("\n")
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_round_trips_through_promtool_and_prometheus() {
-    let sim = start_sim(small_tenant()).await;
+    // Graph documents applicationSignInDetailedSummary as delegated-only (§2.2); whether
+    // app-only tokens really fail is UNCONFIRMED, so this tenant lets them read it.
+    let sim = start_sim(SimConfig {
+        quirks: Quirks {
+            app_sign_in_detailed_summary_app_only: true,
+            ..Quirks::default()
+        },
+        ..small_tenant()
+    })
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &sim, "history", 3);
     let out = dir.path().join("history.om");
@@ -174,7 +220,8 @@ async fn history_round_trips_through_promtool_and_prometheus() {
         String::from_utf8_lossy(&created.stderr)
     );
     let prometheus = start_prometheus(dir.path(), &data).await;
-    let history = sim.user_insights_history_at("history", now);
+    let mut history = sim.user_insights_history_at("history", now);
+    history.extend(sim.application_sign_in_history_at("history", now));
     let http = reqwest::Client::new();
 
     // Daily: a range query over the past 30 days, one step per day at midnight UTC.
@@ -187,6 +234,8 @@ async fn history_round_trips_through_promtool_and_prometheus() {
         "entra_external_id_authentication_attempts_by_country",
         "entra_external_id_mfa_failures",
         "entra_external_id_users",
+        "entra_application_daily_successful_sign_ins",
+        "entra_application_daily_failed_sign_ins",
     ] {
         let want = expected(&history, name, |l| {
             daily_filter(l) || !l.contains_key("period")
@@ -195,7 +244,7 @@ async fn history_round_trips_through_promtool_and_prometheus() {
             want.values().map(BTreeMap::len).sum::<usize>() >= 25,
             "{name}: the simulator keeps about 30 days"
         );
-        let query = if name == "entra_external_id_users" {
+        let query = if name == "entra_external_id_users" || name.starts_with("entra_application_") {
             name.to_owned()
         } else {
             format!("{name}{{period=\"daily\"}}")
@@ -214,11 +263,7 @@ async fn history_round_trips_through_promtool_and_prometheus() {
             .json()
             .await
             .unwrap();
-        assert_eq!(
-            points(&body),
-            want,
-            "{name}: Prometheus disagrees with the simulator's daily history"
-        );
+        assert_same(name, &points(&body), &want);
     }
 
     // Monthly: an instant query at each month's timestamp.
@@ -248,8 +293,33 @@ async fn history_round_trips_through_promtool_and_prometheus() {
             served.entry(labels).or_insert_with(BTreeMap::new).extend(p);
         }
     }
-    assert_eq!(served, monthly, "monthly history");
+    assert_same("monthly active users", &served, &monthly);
     drop(prometheus);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_application_history_is_skipped_with_a_warning() {
+    // The default simulator refuses app-only tokens on the delegated-only report.
+    let sim = start_sim(small_tenant()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &sim, "skipped", 3);
+    let out = dir.path().join("history.om");
+    let (ok, stderr) = backfill(&config, &out).await;
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("application sign-in history skipped") && stderr.contains("delegated"),
+        "{stderr}"
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        text.contains("entra_external_id_active_users{"),
+        "user insights are written"
+    );
+    assert!(
+        !text.contains("entra_application_daily_"),
+        "no application history"
+    );
+    assert!(text.ends_with("# EOF\n"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -458,7 +458,17 @@ async fn metrics_are_gzipped_on_request_and_readiness_waits_for_the_first_poll()
         FaultKind::Latency(Duration::from_millis(1_500)),
         Some(1),
     ));
-    let exporter = start(&sim, "gzip").await;
+    // Only this collector, so readiness means its first poll.
+    let exporter = Exporter::start(only(
+        config_for(
+            &sim,
+            "gzip",
+            graph_sim::DEMO_CLIENT_ID,
+            graph_sim::DEMO_CLIENT_SECRET,
+        ),
+        &["credentials"],
+    ))
+    .await;
     let ready = reqwest::get(format!("{}/readyz", exporter.url))
         .await
         .unwrap();
@@ -511,8 +521,10 @@ async fn served_families_are_exactly_the_documented_ones() {
         .inject(fault("applications", FaultKind::Status(503), Some(1)));
     let exporter = start(&sim, "docs").await;
     let m = exporter
-        .wait_for("first poll", WAIT, |m| {
-            m.up("docs", "credentials") == Some(1.0)
+        .wait_for("every collector's first successful poll", WAIT, |m| {
+            entra_exporter::collectors::REGISTRY
+                .iter()
+                .all(|c| m.up("docs", c.name) == Some(1.0))
         })
         .await;
     let served: std::collections::BTreeSet<&str> =

@@ -7,10 +7,11 @@ use clap::Parser;
 
 use crate::config::{
     SimConfig, DEFAULT_APPLICATIONS, DEFAULT_EXTRA_SERVICE_PRINCIPALS,
-    DEFAULT_MAX_CREDENTIALS_PER_APP, DEFAULT_SEED, DEFAULT_USERS, DEMO_CLIENT_ID,
-    DEMO_CLIENT_SECRET,
+    DEFAULT_MAX_CREDENTIALS_PER_APP, DEFAULT_RELYING_PARTIES, DEFAULT_SEED, DEFAULT_USERS,
+    DEMO_CLIENT_ID, DEMO_CLIENT_SECRET,
 };
 use crate::faults::FaultRule;
+use crate::reports_throttle::ReportsThrottleConfig;
 use crate::server::Simulator;
 use crate::throttle::ThrottleConfig;
 
@@ -56,6 +57,12 @@ pub struct Args {
     /// answer 403 Authentication_RequestFromNonPremiumTenantOrB2CTenant.
     #[arg(long, env = "GRAPH_SIM_NO_PREMIUM_LICENCE")]
     pub no_premium_licence: bool,
+    /// Number of AD FS relying parties in getRelyingPartyDetailedSummary.
+    #[arg(long, env = "GRAPH_SIM_RELYING_PARTIES", default_value_t = DEFAULT_RELYING_PARTIES)]
+    pub relying_parties: usize,
+    /// Switch off the identity and access reports budget (5 requests per 10 s per app).
+    #[arg(long, env = "GRAPH_SIM_NO_REPORTS_THROTTLE")]
+    pub no_reports_throttle: bool,
 }
 
 impl Args {
@@ -75,6 +82,12 @@ impl Args {
                 ThrottleConfig::default()
             },
             premium_licence: !self.no_premium_licence,
+            relying_parties: self.relying_parties,
+            reports_throttle: if self.no_reports_throttle {
+                ReportsThrottleConfig::disabled()
+            } else {
+                ReportsThrottleConfig::default()
+            },
             ..SimConfig::demo()
         }
     }
@@ -160,6 +173,9 @@ mod tests {
             "--fault",
             "*:throttle=2.5",
             "--no-throttle",
+            "--relying-parties",
+            "3",
+            "--no-reports-throttle",
         ])
         .expect("parse");
         let c = args.to_config();
@@ -169,6 +185,8 @@ mod tests {
         assert_eq!(c.faults.len(), 2);
         assert_eq!(c.faults[0].kind, FaultKind::Status(503));
         assert!(!c.throttle.enabled);
+        assert!(!c.reports_throttle.enabled);
+        assert_eq!(c.relying_parties, 3);
         assert!(c.premium_licence);
         assert_eq!(args.listen.to_string(), DEFAULT_LISTEN);
         let c = Args::try_parse_from(["graph-sim", "--no-premium-licence"])

@@ -7,6 +7,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::faults::FaultRule;
+use crate::reports_throttle::ReportsThrottleConfig;
 use crate::throttle::ThrottleConfig;
 
 /// Tenant id of the demo tenant (a fixed GUID so demo dashboards and tests can name it).
@@ -44,6 +45,9 @@ pub const DEFAULT_MAX_CREDENTIALS_PER_APP: usize = 4;
 
 /// Default user count: above 500, so the largest throttling tier of §7 applies.
 pub const DEFAULT_USERS: u64 = 1_200;
+
+/// Default number of AD FS relying parties in `getRelyingPartyDetailedSummary` (§3).
+pub const DEFAULT_RELYING_PARTIES: usize = 12;
 
 /// Default access-token lifetime, as Entra reports it in `expires_in` (§11.3).
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3599);
@@ -132,6 +136,82 @@ pub struct Quirks {
     /// schema only says `sign` / `verify`; the reference example pairs `clientSecret` with
     /// `sign`, UNCONFIRMED).
     pub password_credential_key_usage: String,
+    /// Page size of `getAzureADApplicationSignInSummary` (§2.1: paging UNCONFIRMED). `None`
+    /// serves every app in one response.
+    pub app_sign_in_summary_page_size: Option<u32>,
+    /// Let app-only tokens read `applicationSignInDetailedSummary` (§2.2: documented as
+    /// delegated-only, whether app-only calls really fail is UNCONFIRMED; refused by default).
+    pub app_sign_in_detailed_summary_app_only: bool,
+    /// Require Entra ID P1/P2 for `getRelyingPartyDetailedSummary` (§3: licence UNCONFIRMED;
+    /// not required by default).
+    pub relying_party_requires_premium: bool,
+    /// Scale of `relyingPartyDetailedSummary.signInSuccessRate` (§3: UNCONFIRMED; the example's
+    /// 0.9875 suggests a fraction).
+    pub relying_party_success_rate: RateScale,
+    /// Accept `UserAuthenticationMethod.Read.All` alone for `userRegistrationDetails` (§6.1:
+    /// the permission map says `AuditLog.Read.All`, older pages name both; UNCONFIRMED, refused
+    /// by default).
+    pub user_registration_accepts_user_authentication_method_role: bool,
+    /// Page size of `userRegistrationDetails` when `$top` is absent (§6.1: UNCONFIRMED).
+    pub user_registration_default_page_size: u32,
+    /// Largest `$top` `userRegistrationDetails` accepts (§6.1: UNCONFIRMED).
+    pub user_registration_max_page_size: u32,
+    /// Let app-only tokens call `usersRegisteredByFeature` / `usersRegisteredByMethod` (§6.2:
+    /// application permissions "Not supported", UNCONFIRMED whether they fail; refused by
+    /// default).
+    pub users_registered_by_app_only: bool,
+    /// Include the evolvable `usageAuthMethod` members (those after `unknownFutureValue`) in
+    /// `getCredentialUsageSummary` (§6.3: only sent to clients that opt in, UNCONFIRMED for
+    /// this API; left out by default).
+    pub credential_usage_include_evolvable: bool,
+    /// Roles accepted by `userMfaSignInSummary` (§6.5: permission UNCONFIRMED).
+    pub mfa_sign_in_summary_roles: Vec<String>,
+    /// Status of the removed `activeUsersBreakdown` user-insight collections (§1.2, Appendix
+    /// B.3: they stopped returning data on 2024-03-09 and left the schema; the exact error is
+    /// UNCONFIRMED). 400 answers `BadRequest` "Resource not found for the segment …" like any
+    /// unknown segment; any other status answers `Request_ResourceNotFound` with that status.
+    pub insights_removed_metric_status: u16,
+    /// What user insights answer on a workforce tenant ([`SimConfig::external_id`] false);
+    /// §1.1 says they only cover External ID tenants, the behaviour elsewhere is UNCONFIRMED.
+    pub insights_workforce: WorkforceInsights,
+    /// Days of daily user-insight rows served, today (partial) included (§1.1: the portal
+    /// shows about 30 days; the API's own retention is UNCONFIRMED).
+    pub insights_daily_retention_days: u32,
+    /// Months of monthly user-insight rows served, the current (partial) month included (§1.1:
+    /// the portal shows about 12 months; UNCONFIRMED for the API).
+    pub insights_monthly_retention_months: u32,
+    /// Hours after the end of a UTC day before its user-insight rows appear (§1.1: the
+    /// aggregation delay is UNCONFIRMED). With 0 the current day's partial rows are served.
+    pub insights_lag_hours: u32,
+    /// Refuse `$filter` on `factDate` with 400 `Request_UnsupportedQuery` (§1.4: date-range
+    /// filters are not documented anywhere, UNCONFIRMED; accepted by default).
+    pub insights_reject_fact_date_filter: bool,
+    /// Page size of the user-insight collections when `$top` is absent (§1.5: UNCONFIRMED).
+    pub insights_default_page_size: u32,
+    /// Largest `$top` the user-insight collections accept (§1.5: UNCONFIRMED).
+    pub insights_max_page_size: u32,
+}
+
+/// How user insights (§1) answer on a tenant that is not an External ID tenant; §1.1 leaves
+/// it UNCONFIRMED.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WorkforceInsights {
+    /// 200 with an empty `value` array: the reports simply have no customer activity.
+    #[default]
+    EmptyCollections,
+    /// 403 `Forbidden` "User insights are only available for Microsoft Entra External ID
+    /// tenants." (code and message invented by the simulator).
+    Forbidden,
+}
+
+/// How a success rate is written (§3 `signInSuccessRate`, scale UNCONFIRMED).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RateScale {
+    /// A fraction in 0–1, like the reference example's 0.9875.
+    #[default]
+    Fraction,
+    /// A percentage in 0–100.
+    Percentage,
 }
 
 impl Default for Quirks {
@@ -157,6 +237,27 @@ impl Default for Quirks {
             report_max_page_size: 1000,
             sp_activity_include_never_signed_in: true,
             password_credential_key_usage: "sign".to_owned(),
+            app_sign_in_summary_page_size: None,
+            app_sign_in_detailed_summary_app_only: false,
+            relying_party_requires_premium: false,
+            relying_party_success_rate: RateScale::Fraction,
+            user_registration_accepts_user_authentication_method_role: false,
+            user_registration_default_page_size: 1000,
+            user_registration_max_page_size: 1000,
+            users_registered_by_app_only: false,
+            credential_usage_include_evolvable: false,
+            mfa_sign_in_summary_roles: vec![
+                "AuditLog.Read.All".to_owned(),
+                "Reports.Read.All".to_owned(),
+            ],
+            insights_removed_metric_status: 400,
+            insights_workforce: WorkforceInsights::EmptyCollections,
+            insights_daily_retention_days: 30,
+            insights_monthly_retention_months: 12,
+            insights_lag_hours: 0,
+            insights_reject_fact_date_filter: false,
+            insights_default_page_size: 1000,
+            insights_max_page_size: 1000,
         }
     }
 }
@@ -189,6 +290,11 @@ pub struct SimConfig {
     pub token_lifetime: Duration,
     /// Resource-unit throttling of the directory endpoints (§7).
     pub throttle: ThrottleConfig,
+    /// Request budget of the identity and access reports (§10.2: 5 requests per 10 s per app
+    /// per tenant).
+    pub reports_throttle: ReportsThrottleConfig,
+    /// Number of AD FS relying parties (`getRelyingPartyDetailedSummary`, §3).
+    pub relying_parties: usize,
     /// Faults active from the start; more can be injected through `SimHandle::faults`.
     pub faults: Vec<FaultRule>,
     /// Switches for UNCONFIRMED behaviour.
@@ -199,6 +305,10 @@ pub struct SimConfig {
     pub premium_licence: bool,
     /// How many requests the request log keeps (oldest dropped first).
     pub request_log_capacity: usize,
+    /// Whether the tenant is a Microsoft Entra External ID (customer) tenant, the only kind
+    /// with user insights (§1.1). The demo tenant is one; a workforce tenant answers as
+    /// [`Quirks::insights_workforce`] says and has no user-insight ground truth.
+    pub external_id: bool,
 }
 
 /// The current time truncated to whole seconds: the default tenant "now".
@@ -224,10 +334,13 @@ impl Default for SimConfig {
             clients: vec![SimClient::demo()],
             token_lifetime: DEFAULT_TOKEN_LIFETIME,
             throttle: ThrottleConfig::default(),
+            reports_throttle: ReportsThrottleConfig::default(),
+            relying_parties: DEFAULT_RELYING_PARTIES,
             faults: Vec::new(),
             quirks: Quirks::default(),
             premium_licence: true,
             request_log_capacity: DEFAULT_REQUEST_LOG_CAPACITY,
+            external_id: true,
         }
     }
 }

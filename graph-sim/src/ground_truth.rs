@@ -21,11 +21,25 @@
 //! * `entra_app_credential_last_sign_in_timestamp_seconds` per credential that was used;
 //! * `entra_app_credentials_never_used` per object kind and credential type (all four
 //!   combinations, zeros included).
+//!
+//! Families (External ID user insights, §1): `entra_external_id_*`, listed in the
+//! `user_insights` submodule.
+//!
+//! Families (identity and access reports, §2, §3, §6): `entra_application_*`,
+//! `entra_adfs_relying_party_*` and `entra_auth_methods_*`, listed in the `identity_reports`
+//! submodule.
 
 use std::collections::BTreeMap;
 
 use crate::tenant::{CredentialType, ObjectKind, Tenant};
 use crate::time::{UtcTime, DAY};
+
+mod identity_reports;
+mod user_insights;
+
+pub(crate) use identity_reports::application_history;
+pub(crate) use user_insights::history as user_insights_history;
+pub use user_insights::TimedSample;
 
 /// One expected sample.
 #[derive(Clone, Debug, PartialEq)]
@@ -64,6 +78,9 @@ impl GroundTruth {
 
 /// Metric names, so tests and the exporter can refer to them without typos.
 pub mod names {
+    pub use super::identity_reports::names::*;
+    pub use super::user_insights::names::*;
+
     /// Expiry of one credential, Unix seconds.
     pub const CREDENTIAL_EXPIRY: &str = "entra_app_credential_expiry_timestamp_seconds";
     /// Seconds from the scrape to a credential's expiry (negative once expired).
@@ -210,6 +227,8 @@ pub fn compute(tenant: &Tenant, tenant_label: &str, at_unix_seconds: f64) -> Gro
         tenant.service_principals.len() as f64,
     ));
     sign_in_activity(tenant, tenant_label, at_unix_seconds, &mut samples);
+    user_insights::append(tenant, tenant_label, at_unix_seconds, &mut samples);
+    identity_reports::append(tenant, tenant_label, at_unix_seconds, &mut samples);
     GroundTruth { samples }
 }
 

@@ -25,6 +25,7 @@ mod faults;
 mod graph;
 mod ground_truth;
 mod reply;
+mod reports_throttle;
 mod rng;
 mod routes;
 mod server;
@@ -33,15 +34,17 @@ mod throttle;
 mod time;
 mod token;
 
+pub use config::WorkforceInsights;
 pub use config::{
-    Quirks, SimClient, SimConfig, ALL_ROLES, DEFAULT_APPLICATIONS,
-    DEFAULT_EXTRA_SERVICE_PRINCIPALS, DEFAULT_MAX_CREDENTIALS_PER_APP,
+    Quirks, RateScale, SimClient, SimConfig, ALL_ROLES, DEFAULT_APPLICATIONS,
+    DEFAULT_EXTRA_SERVICE_PRINCIPALS, DEFAULT_MAX_CREDENTIALS_PER_APP, DEFAULT_RELYING_PARTIES,
     DEFAULT_REQUEST_LOG_CAPACITY, DEFAULT_SEED, DEFAULT_TOKEN_LIFETIME, DEFAULT_USERS,
     DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_DOMAIN, DEMO_TENANT_ID,
     GRAPH_JSON_CONTENT_TYPE,
 };
 pub use faults::{FaultControl, FaultKind, FaultParseError, FaultRule};
-pub use ground_truth::{names as metric_names, GroundTruth, Sample};
+pub use ground_truth::{names as metric_names, GroundTruth, Sample, TimedSample};
+pub use reports_throttle::ReportsThrottleConfig;
 pub use server::{RequestRecord, SimHandle, Simulator};
 pub use tenant::Tenant;
 pub use throttle::ThrottleConfig;

@@ -5,10 +5,12 @@
 //! report family; matching, authentication, roles, throttling, faults and logging come free.
 
 use crate::graph::errors::GraphError;
-use crate::graph::{directory, sign_in_activity};
+use crate::graph::{
+    app_sign_in, auth_methods, directory, relying_party, sign_in_activity, user_insights,
+};
 use crate::reply::Reply;
 use crate::server::Ctx;
-use crate::token::{self, TokenError};
+use crate::token::{self, Claims, TokenError};
 
 /// One segment of a path pattern.
 #[derive(Clone, Copy, Debug)]
@@ -19,7 +21,16 @@ pub enum Seg {
     Version,
     /// Any non-empty segment, captured under this name.
     Param(&'static str),
+    /// An OData function call `name(…)` in one segment (§2, §3, §6), the name compared like a
+    /// literal. The text between the parentheses is captured as [`FUNCTION_ARGS`] (unparsed:
+    /// handlers validate it and answer 400 when it is malformed); the bare `name` (no
+    /// parentheses) also matches and captures nothing, for functions Graph lets callers write
+    /// without parameters.
+    Function(&'static str),
 }
+
+/// Parameter name under which [`Seg::Function`] captures the argument list.
+pub const FUNCTION_ARGS: &str = "function_args";
 
 /// Request methods a Graph route may accept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,6 +47,10 @@ pub type GraphHandler = fn(&Ctx<'_>) -> Result<Reply, GraphError>;
 /// Resource units a request costs in the directory token bucket (§7).
 pub type CostFn = fn(&Ctx<'_>) -> u32;
 
+/// A route's own access rule, deciding instead of [`GraphRoute::roles`]: for reports that are
+/// delegated-only or whose accepted roles are UNCONFIRMED and therefore read from the quirks.
+pub type AccessFn = fn(&Ctx<'_>, &Claims) -> Result<(), GraphError>;
+
 /// A Graph resource route.
 #[derive(Debug)]
 pub struct GraphRoute {
@@ -45,6 +60,12 @@ pub struct GraphRoute {
     pub roles: &'static [&'static str],
     /// Cost in the directory resource-unit bucket; `None` for routes outside that service.
     pub directory_cost: Option<CostFn>,
+    /// Whether a request counts against the identity and access reports budget (§10.2: 5
+    /// requests per 10 s per app per tenant).
+    pub reports_budget: bool,
+    /// When set, decides access instead of the `roles` check (which then documents the
+    /// default).
+    pub access: Option<AccessFn>,
     /// The handler, run after authentication, authorisation and throttling.
     pub handler: GraphHandler,
 }
@@ -76,6 +97,14 @@ const DIRECTORY_READ: &[&str] = &["Application.Read.All", "Directory.Read.All"];
 /// Roles that may read the sign-in activity reports (§4, §5, Appendix A).
 const AUDIT_LOG_READ: &[&str] = &["AuditLog.Read.All"];
 
+/// The role of the External ID user insights (§1.1): singular `Metric`; the doc typo
+/// `Insights-UserMetrics.Read.All` (Appendix B.2) is not a role and is not accepted.
+const USER_INSIGHTS_READ: &[&str] = &["Insights-UserMetric.Read.All"];
+
+/// Default roles of `userMfaSignInSummary` (§6.5: UNCONFIRMED; the route decides with
+/// [`crate::Quirks::mfa_sign_in_summary_roles`]).
+const MFA_SUMMARY_READ: &[&str] = &["AuditLog.Read.All", "Reports.Read.All"];
+
 /// Every route, checked in order.
 pub static ROUTES: &[Route] = &[
     Route {
@@ -95,6 +124,8 @@ pub static ROUTES: &[Route] = &[
             verb: Verb::Get,
             roles: DIRECTORY_READ,
             directory_cost: Some(directory::list_cost),
+            reports_budget: false,
+            access: None,
             handler: directory::list_applications,
         }),
     },
@@ -105,6 +136,8 @@ pub static ROUTES: &[Route] = &[
             verb: Verb::Get,
             roles: DIRECTORY_READ,
             directory_cost: Some(directory::count_cost),
+            reports_budget: false,
+            access: None,
             handler: directory::count_applications,
         }),
     },
@@ -115,6 +148,8 @@ pub static ROUTES: &[Route] = &[
             verb: Verb::Get,
             roles: DIRECTORY_READ,
             directory_cost: Some(directory::list_cost),
+            reports_budget: false,
+            access: None,
             handler: directory::list_service_principals,
         }),
     },
@@ -129,6 +164,8 @@ pub static ROUTES: &[Route] = &[
             verb: Verb::Get,
             roles: DIRECTORY_READ,
             directory_cost: Some(directory::count_cost),
+            reports_budget: false,
+            access: None,
             handler: directory::count_service_principals,
         }),
     },
@@ -145,6 +182,8 @@ pub static ROUTES: &[Route] = &[
             verb: Verb::Get,
             roles: AUDIT_LOG_READ,
             directory_cost: None,
+            reports_budget: false,
+            access: None,
             handler: sign_in_activity::list_service_principal_activities,
         }),
     },
@@ -159,7 +198,198 @@ pub static ROUTES: &[Route] = &[
             verb: Verb::Get,
             roles: AUDIT_LOG_READ,
             directory_cost: None,
+            reports_budget: false,
+            access: None,
             handler: sign_in_activity::list_app_credential_activities,
+        }),
+    },
+    // Beta only (§1). The period and metric segments are resolved by the handler, which
+    // answers unknown ones like the router does. Not in the reports budget (§10.2: the
+    // userInsights limits are UNCONFIRMED).
+    Route {
+        name: "userInsights",
+        path: &[
+            Seg::Lit("beta"),
+            Seg::Lit("reports"),
+            Seg::Lit("userInsights"),
+            Seg::Param("period"),
+            Seg::Param("metric"),
+        ],
+        kind: RouteKind::Graph(GraphRoute {
+            verb: Verb::Get,
+            roles: USER_INSIGHTS_READ,
+            directory_cost: None,
+            reports_budget: false,
+            access: None,
+            handler: user_insights::list,
+        }),
+    },
+    // Identity and access reports (§2, §3, §6): all count against the reports budget of
+    // §10.2. Functions are matched by `Seg::Function`; their handlers check the parameters.
+    Route {
+        name: "applicationSignInSummary",
+        path: &[
+            Seg::Lit("beta"),
+            Seg::Lit("reports"),
+            Seg::Function("getAzureADApplicationSignInSummary"),
+        ],
+        kind: RouteKind::Graph(GraphRoute {
+            verb: Verb::Get,
+            roles: app_sign_in::ROLES,
+            directory_cost: None,
+            reports_budget: true,
+            access: None,
+            handler: app_sign_in::summary,
+        }),
+    },
+    Route {
+        name: "applicationSignInDetailedSummary",
+        path: &[
+            Seg::Lit("beta"),
+            Seg::Lit("reports"),
+            Seg::Lit("applicationSignInDetailedSummary"),
+        ],
+        kind: RouteKind::Graph(GraphRoute {
+            verb: Verb::Get,
+            roles: app_sign_in::ROLES,
+            directory_cost: None,
+            reports_budget: true,
+            access: Some(app_sign_in::detailed_access),
+            handler: app_sign_in::detailed,
+        }),
+    },
+    Route {
+        name: "relyingPartyDetailedSummary",
+        path: &[
+            Seg::Version,
+            Seg::Lit("reports"),
+            Seg::Function("getRelyingPartyDetailedSummary"),
+        ],
+        kind: RouteKind::Graph(GraphRoute {
+            verb: Verb::Get,
+            roles: relying_party::ROLES,
+            directory_cost: None,
+            reports_budget: true,
+            access: None,
+            handler: relying_party::summary,
+        }),
+    },
+    Route {
+        name: "userRegistrationDetails",
+        path: &[
+            Seg::Version,
+            Seg::Lit("reports"),
+            Seg::Lit("authenticationMethods"),
+            Seg::Lit("userRegistrationDetails"),
+        ],
+        kind: RouteKind::Graph(GraphRoute {
+            verb: Verb::Get,
+            roles: auth_methods::AUDIT_LOG_ROLES,
+            directory_cost: None,
+            reports_budget: true,
+            access: Some(auth_methods::registration_details_access),
+            handler: auth_methods::registration_details,
+        }),
+    },
+    Route {
+        name: "userRegistrationDetails",
+        path: &[
+            Seg::Version,
+            Seg::Lit("reports"),
+            Seg::Lit("authenticationMethods"),
+            Seg::Lit("userRegistrationDetails"),
+            Seg::Param("id"),
+        ],
+        kind: RouteKind::Graph(GraphRoute {
+            verb: Verb::Get,
+            roles: auth_methods::AUDIT_LOG_ROLES,
+            directory_cost: None,
+            reports_budget: true,
+            access: Some(auth_methods::registration_details_access),
+            handler: auth_methods::registration_detail,
+        }),
+    },
+    Route {
+        name: "usersRegisteredByFeature",
+        path: &[
+            Seg::Version,
+            Seg::Lit("reports"),
+            Seg::Lit("authenticationMethods"),
+            Seg::Function("usersRegisteredByFeature"),
+        ],
+        kind: RouteKind::Graph(GraphRoute {
+            verb: Verb::Get,
+            roles: auth_methods::AUDIT_LOG_ROLES,
+            directory_cost: None,
+            reports_budget: true,
+            access: Some(auth_methods::registered_by_access),
+            handler: auth_methods::registered_by_feature,
+        }),
+    },
+    Route {
+        name: "usersRegisteredByMethod",
+        path: &[
+            Seg::Version,
+            Seg::Lit("reports"),
+            Seg::Lit("authenticationMethods"),
+            Seg::Function("usersRegisteredByMethod"),
+        ],
+        kind: RouteKind::Graph(GraphRoute {
+            verb: Verb::Get,
+            roles: auth_methods::AUDIT_LOG_ROLES,
+            directory_cost: None,
+            reports_budget: true,
+            access: Some(auth_methods::registered_by_access),
+            handler: auth_methods::registered_by_method,
+        }),
+    },
+    Route {
+        name: "userMfaSignInSummary",
+        path: &[
+            Seg::Lit("beta"),
+            Seg::Lit("reports"),
+            Seg::Lit("authenticationMethods"),
+            Seg::Lit("userMfaSignInSummary"),
+        ],
+        kind: RouteKind::Graph(GraphRoute {
+            verb: Verb::Get,
+            roles: MFA_SUMMARY_READ,
+            directory_cost: None,
+            reports_budget: true,
+            access: Some(auth_methods::mfa_summary_access),
+            handler: auth_methods::mfa_sign_in_summary,
+        }),
+    },
+    Route {
+        name: "credentialUsageSummary",
+        path: &[
+            Seg::Lit("beta"),
+            Seg::Lit("reports"),
+            Seg::Function("getCredentialUsageSummary"),
+        ],
+        kind: RouteKind::Graph(GraphRoute {
+            verb: Verb::Get,
+            roles: auth_methods::REPORTS_ROLES,
+            directory_cost: None,
+            reports_budget: true,
+            access: None,
+            handler: auth_methods::credential_usage_summary,
+        }),
+    },
+    Route {
+        name: "credentialUserRegistrationCount",
+        path: &[
+            Seg::Lit("beta"),
+            Seg::Lit("reports"),
+            Seg::Function("getCredentialUserRegistrationCount"),
+        ],
+        kind: RouteKind::Graph(GraphRoute {
+            verb: Verb::Get,
+            roles: auth_methods::REPORTS_ROLES,
+            directory_cost: None,
+            reports_budget: true,
+            access: None,
+            handler: auth_methods::credential_user_registration_count,
         }),
     },
 ];
@@ -254,6 +484,29 @@ pub fn match_path(segments: &[String], verb: Option<Verb>, case_insensitive: boo
     PathMatch::NotFound(first.to_owned())
 }
 
+/// Whether `segment` calls function `name`: `Some(None)` for the bare name, `Some(Some(args))`
+/// for `name(args)`, `None` otherwise (another name, or no closing parenthesis at the end).
+fn function_call<'a>(
+    name: &str,
+    segment: &'a str,
+    case_insensitive: bool,
+) -> Option<Option<&'a str>> {
+    let head = segment.get(..name.len())?;
+    let same = if case_insensitive {
+        head.eq_ignore_ascii_case(name)
+    } else {
+        head == name
+    };
+    if !same {
+        return None;
+    }
+    let rest = segment.get(name.len()..)?;
+    if rest.is_empty() {
+        return Some(None);
+    }
+    rest.strip_prefix('(')?.strip_suffix(')').map(Some)
+}
+
 /// How many leading segments of `path` match `pattern`, and the captured parameters.
 fn match_segments(
     pattern: &[Seg],
@@ -285,6 +538,15 @@ fn match_segments(
                     true
                 }
             }
+            Seg::Function(name) => match function_call(name, actual, case_insensitive) {
+                Some(args) => {
+                    if let Some(args) = args {
+                        params.push((FUNCTION_ARGS, args.to_owned()));
+                    }
+                    true
+                }
+                None => false,
+            },
         };
         if !ok {
             return (i, params);
@@ -374,6 +636,44 @@ mod tests {
     }
 
     #[test]
+    fn function_segments_capture_their_arguments() {
+        let found = |path: &str| match match_path(&segs(path), Some(Verb::Get), true) {
+            PathMatch::Found { route, params } => Some((route.name, params)),
+            _ => None,
+        };
+        assert_eq!(
+            found("/beta/reports/GETAZUREADAPPLICATIONSIGNINSUMMARY(period='D7')"),
+            Some((
+                "applicationSignInSummary",
+                vec![(FUNCTION_ARGS, "period='D7'".to_owned())]
+            ))
+        );
+        assert_eq!(
+            found("/v1.0/reports/authenticationMethods/usersRegisteredByFeature"),
+            Some((
+                "usersRegisteredByFeature",
+                vec![("version", "v1.0".to_owned())]
+            ))
+        );
+        assert_eq!(
+            found("/beta/reports/getCredentialUserRegistrationCount()"),
+            Some((
+                "credentialUserRegistrationCount",
+                vec![(FUNCTION_ARGS, String::new())]
+            ))
+        );
+        for other in [
+            "/beta/reports/getAzureADApplicationSignInSummaryX(period='D7')",
+            "/beta/reports/getAzureADApplicationSignInSummary(period='D7'",
+            "/beta/reports/getAzureADApplicationSignInSumm",
+        ] {
+            assert!(found(other).is_none(), "{other}");
+        }
+        assert_eq!(function_call("f", "F(x)", false), None);
+        assert_eq!(function_call("f", "f(x)", false), Some(Some("x")));
+    }
+
+    #[test]
     fn names_are_distinct_and_listed() {
         let names: Vec<_> = route_names().collect();
         assert_eq!(
@@ -384,6 +684,16 @@ mod tests {
                 "servicePrincipals",
                 "servicePrincipalSignInActivities",
                 "appCredentialSignInActivities",
+                "userInsights",
+                "applicationSignInSummary",
+                "applicationSignInDetailedSummary",
+                "relyingPartyDetailedSummary",
+                "userRegistrationDetails",
+                "usersRegisteredByFeature",
+                "usersRegisteredByMethod",
+                "userMfaSignInSummary",
+                "credentialUsageSummary",
+                "credentialUserRegistrationCount",
             ]
         );
     }

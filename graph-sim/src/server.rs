@@ -21,11 +21,13 @@ use crate::config::SimConfig;
 use crate::faults::{FaultControl, FaultKind};
 use crate::graph;
 use crate::graph::errors::GraphError;
-use crate::ground_truth::{self, GroundTruth};
+use crate::ground_truth::{self, GroundTruth, TimedSample};
 use crate::reply::Reply;
+use crate::reports_throttle::ReportsThrottler;
 use crate::routes::{self, PathMatch, RouteKind, Verb};
 use crate::tenant::Tenant;
 use crate::throttle::Throttler;
+use crate::time::UtcTime;
 use crate::token::{self, TokenIssuer};
 
 /// Largest request body read (token requests are tiny; `$batch` bodies stay well below this).
@@ -112,6 +114,8 @@ pub(crate) struct SimState {
     pub tokens: TokenIssuer,
     /// Directory resource-unit buckets.
     pub throttle: Throttler,
+    /// Identity and access reports budget (§10.2).
+    pub reports_throttle: ReportsThrottler,
     /// Active fault rules.
     pub faults: FaultControl,
     /// Requests received.
@@ -212,6 +216,7 @@ impl SimState {
         Self {
             tokens: TokenIssuer::new(&config),
             throttle: Throttler::new(config.throttle.clone(), config.users),
+            reports_throttle: ReportsThrottler::new(config.reports_throttle.clone()),
             faults: FaultControl::new(config.faults.clone()),
             log: RequestLog::new(config.request_log_capacity),
             tenant,
@@ -268,6 +273,42 @@ impl SimHandle {
     /// with `tenant = tenant_label`.
     pub fn ground_truth(&self, tenant_label: &str, at_unix_seconds: f64) -> GroundTruth {
         ground_truth::compute(&self.state.tenant, tenant_label, at_unix_seconds)
+    }
+
+    /// The External ID user-insight families (§1) of every complete period served now (daily:
+    /// each complete day within retention; monthly: each complete month), each timestamped at
+    /// midnight UTC of its `factDate`, oldest first: what a backfill should write. Empty on a
+    /// workforce tenant.
+    pub fn user_insights_history(&self, tenant_label: &str) -> Vec<TimedSample> {
+        self.user_insights_history_at(tenant_label, UtcTime::now().as_f64())
+    }
+
+    /// [`SimHandle::user_insights_history`] as it is at `at_unix_seconds`.
+    pub fn user_insights_history_at(
+        &self,
+        tenant_label: &str,
+        at_unix_seconds: f64,
+    ) -> Vec<TimedSample> {
+        ground_truth::user_insights_history(&self.state.tenant, tenant_label, at_unix_seconds)
+    }
+
+    /// Each application's daily successful and failed sign-ins (§2 usage model) over the
+    /// complete UTC days `applicationSignInDetailedSummary` lists (the 29 before today; its
+    /// 30-day retention includes today's partial day), timestamped at each day's midnight, oldest first; apps
+    /// without sign-ins in those days are left out. What a backfill should write
+    /// (`entra_application_daily_successful_sign_ins` / `…_failed_sign_ins`, labels `app_id`,
+    /// `app`, `tenant`).
+    pub fn application_sign_in_history(&self, tenant_label: &str) -> Vec<TimedSample> {
+        self.application_sign_in_history_at(tenant_label, UtcTime::now().as_f64())
+    }
+
+    /// [`SimHandle::application_sign_in_history`] as it is at `at_unix_seconds`.
+    pub fn application_sign_in_history_at(
+        &self,
+        tenant_label: &str,
+        at_unix_seconds: f64,
+    ) -> Vec<TimedSample> {
+        ground_truth::application_history(&self.state.tenant, tenant_label, at_unix_seconds)
     }
 
     /// Injects and clears faults at run time.

@@ -735,7 +735,7 @@ impl UserInsights {
 
         for (ts, rows) in read::<SummaryRow>(graph, summary, period, now, keep).await? {
             out.period(period, "summary", ts);
-            let columns: [(&'static MetricSpec, fn(&SummaryRow) -> Option<f64>); 7] = [
+            let columns: [SummaryColumn; 7] = [
                 (&SUMMARY_ACTIVE_USERS, |r| r.active_users),
                 (&SUMMARY_AUTH_REQUESTS, |r| r.authentication_requests),
                 (&SUMMARY_AUTH_COMPLETIONS, |r| r.authentication_completions),
@@ -771,6 +771,9 @@ impl UserInsights {
         Ok(out.finish_history())
     }
 }
+
+/// A summary family and the row field it sums.
+type SummaryColumn = (&'static MetricSpec, fn(&SummaryRow) -> Option<f64>);
 
 /// Window labels in the order of [`window_slots`].
 const WINDOWS: [&str; 5] = ["1d", "30d", "60d", "90d", "calendar_month"];

@@ -1,14 +1,20 @@
 //! Microsoft Graph resources: the steps every Graph route shares (bearer token, roles,
 //! resource-unit throttling, common headers) and, in submodules, the report families.
 
+pub mod app_sign_in;
+pub mod auth_methods;
 pub mod directory;
 pub mod errors;
 pub mod odata;
+pub mod relying_party;
+pub mod report_common;
 pub mod sign_in_activity;
+pub mod user_insights;
 
 use axum::http::header::{HeaderName, AUTHORIZATION, STRICT_TRANSPORT_SECURITY};
 
 use crate::reply::Reply;
+use crate::reports_throttle::BudgetDecision;
 use crate::routes::GraphRoute;
 use crate::server::{Ctx, SimState};
 use crate::throttle::Decision;
@@ -52,12 +58,26 @@ pub(crate) fn serve(ctx: &Ctx<'_>, route: &GraphRoute) -> Reply {
 /// [`serve`], with errors as values.
 fn run(ctx: &Ctx<'_>, route: &GraphRoute) -> Result<Reply, GraphError> {
     let claims = authenticate(ctx)?;
-    if !claims
-        .roles
-        .iter()
-        .any(|have| route.roles.iter().any(|need| have == need))
-    {
-        return Err(GraphError::forbidden());
+    match route.access {
+        Some(access) => access(ctx, &claims)?,
+        None => {
+            if !claims
+                .roles
+                .iter()
+                .any(|have| route.roles.iter().any(|need| have == need))
+            {
+                return Err(GraphError::forbidden());
+            }
+        }
+    }
+    if route.reports_budget {
+        let key = format!("{}/{}", claims.appid, claims.tid);
+        if let BudgetDecision::Throttled { retry_after_secs } = ctx.sim.reports_throttle.admit(&key)
+        {
+            return Err(GraphError::too_many_requests(Some(
+                &retry_after_secs.to_string(),
+            )));
+        }
     }
     let mut extra: Vec<(HeaderName, String)> = Vec::new();
     if let Some(cost_of) = route.directory_cost {

@@ -158,6 +158,13 @@ pub(super) fn generate(config: &SimConfig) -> Tenant {
         &applications,
         &service_principals,
     );
+    let user_insights = super::insights::UserInsights::new(config, &applications);
+    let reports = super::reports::ReportsModel::new(
+        config,
+        applications.len(),
+        now,
+        fingerprint(config, now),
+    );
     Tenant {
         tenant_id: config.tenant_id.clone(),
         tenant_domain: config.tenant_domain.clone(),
@@ -168,6 +175,8 @@ pub(super) fn generate(config: &SimConfig) -> Tenant {
         service_principal_activity,
         app_credential_activity,
         fingerprint: fingerprint(config, now),
+        reports,
+        user_insights,
     }
 }
 

@@ -6,6 +6,10 @@
 
 mod activity;
 mod generate;
+pub mod insights;
+pub mod registration;
+pub mod reports;
+pub mod usage;
 mod words;
 
 use crate::config::SimConfig;
@@ -36,6 +40,11 @@ pub struct Tenant {
     /// Hash of the generation inputs; page tokens carry it so that a token from another tenant
     /// is recognised as stale.
     pub fingerprint: u32,
+    /// Daily sign-in, relying-party and credential activity, and the users' authentication
+    /// methods (§2, §3, §6).
+    pub reports: reports::ReportsModel,
+    /// External ID user insights of the customer-facing apps (§1).
+    pub user_insights: insights::UserInsights,
 }
 
 /// An app registration (`microsoft.graph.application`).

@@ -1,8 +1,14 @@
 //! HTTP-level tests of the simulator: every request goes through a real socket.
 
+mod app_sign_in;
+mod auth_methods;
 mod common;
 mod directory;
 mod faults;
 mod ground_truth;
+mod relying_party;
+mod report_helpers;
+mod reports_throttle;
 mod sign_in_activity;
 mod token;
+mod user_insights;
