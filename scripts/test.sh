@@ -49,5 +49,8 @@ grep -q '^entra_app_credential_expiry_timestamp_seconds{' target/demo-metrics.tx
   || { cat "$log"; echo "the demo served no credential expiry series"; exit 1; }
 grep -q '^entra_collector_up{tenant="demo",collector="credentials"} 1$' target/demo-metrics.txt \
   || { cat "$log"; echo "the demo's credentials collector is not up"; exit 1; }
+if grep '^entra_collector_up{.*} 0$' target/demo-metrics.txt; then
+  cat "$log"; echo "a demo collector is down"; exit 1
+fi
 promtool check metrics <target/demo-metrics.txt
 echo "promtool: $(grep -c '^entra_' target/demo-metrics.txt) series pass"

@@ -27,7 +27,7 @@ fn generated_table() -> String {
                 m.name,
                 m.kind.as_str(),
                 labels,
-                m.source,
+                m.source.replace('|', "\\|"),
                 m.permission,
                 m.help.replace('|', "\\|")
             ));
@@ -76,6 +76,14 @@ fn every_metric_name_follows_the_conventions() {
                 "{}: only counters end in _total",
                 m.name
             );
+            // promtool check metrics refuses names that contain a metric type.
+            for word in ["summary", "histogram", "gauge", "counter"] {
+                assert!(
+                    !m.name.split('_').any(|w| w == word),
+                    "{}: a name must not contain the type word {word:?}",
+                    m.name
+                );
+            }
             if m.name.contains("timestamp") {
                 assert!(m.name.ends_with("_timestamp_seconds"), "{}", m.name);
             }

@@ -188,52 +188,52 @@ spec!(
 );
 spec!(
     SUMMARY_ACTIVE_USERS,
-    "entra_external_id_summary_active_users",
+    "entra_external_id_overview_active_users",
     ["period"],
     "summary",
-    "Summary: active users."
+    "Overview (daily/monthly summary): active users."
 );
 spec!(
     SUMMARY_AUTH_REQUESTS,
-    "entra_external_id_summary_authentication_requests",
+    "entra_external_id_overview_authentication_requests",
     ["period"],
     "summary",
-    "Summary: authentication requests."
+    "Overview (daily/monthly summary): authentication requests."
 );
 spec!(
     SUMMARY_AUTH_COMPLETIONS,
-    "entra_external_id_summary_authentication_completions",
+    "entra_external_id_overview_authentication_completions",
     ["period"],
     "summary",
-    "Summary: completed authentications."
+    "Overview (daily/monthly summary): completed authentications."
 );
 spec!(
     SUMMARY_SMS_REQUESTS,
-    "entra_external_id_summary_sms_mfa_requests",
+    "entra_external_id_overview_sms_mfa_requests",
     ["period"],
     "summary",
-    "Summary: SMS MFA requests (securityTextRequests)."
+    "Overview (daily/monthly summary): SMS MFA requests (securityTextRequests)."
 );
 spec!(
     SUMMARY_SMS_COMPLETIONS,
-    "entra_external_id_summary_sms_mfa_completions",
+    "entra_external_id_overview_sms_mfa_completions",
     ["period"],
     "summary",
-    "Summary: completed SMS MFA (securityTextCompletions)."
+    "Overview (daily/monthly summary): completed SMS MFA (securityTextCompletions)."
 );
 spec!(
     SUMMARY_VOICE_REQUESTS,
-    "entra_external_id_summary_voice_mfa_requests",
+    "entra_external_id_overview_voice_mfa_requests",
     ["period"],
     "summary",
-    "Summary: voice MFA requests (securityVoiceRequests)."
+    "Overview (daily/monthly summary): voice MFA requests (securityVoiceRequests)."
 );
 spec!(
     SUMMARY_VOICE_COMPLETIONS,
-    "entra_external_id_summary_voice_mfa_completions",
+    "entra_external_id_overview_voice_mfa_completions",
     ["period"],
     "summary",
-    "Summary: completed voice MFA (securityVoiceCompletions)."
+    "Overview (daily/monthly summary): completed voice MFA (securityVoiceCompletions)."
 );
 
 /// `entra_external_id_users`.

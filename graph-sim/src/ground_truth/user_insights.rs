@@ -22,10 +22,10 @@
 //! * `entra_external_id_authentication_attempts`, `_authentication_successes`, the same with
 //!   `_by_os{os}` and `_by_country{country}`, from `authentications`;
 //! * `entra_external_id_users` (no `period`): `userCount` of the latest complete day;
-//! * `entra_external_id_summary_active_users`, `_summary_authentication_requests`,
-//!   `_summary_authentication_completions`, `_summary_sms_mfa_requests`,
-//!   `_summary_sms_mfa_completions`, `_summary_voice_mfa_requests`,
-//!   `_summary_voice_mfa_completions` from `summary` (`securityText*` = SMS,
+//! * `entra_external_id_overview_active_users`, `_overview_authentication_requests`,
+//!   `_overview_authentication_completions`, `_overview_sms_mfa_requests`,
+//!   `_overview_sms_mfa_completions`, `_overview_voice_mfa_requests`,
+//!   `_overview_voice_mfa_completions` from `summary` (`securityText*` = SMS,
 //!   `securityVoice*` = voice);
 //! * `entra_external_id_fact_timestamp_seconds{report}`: midnight UTC of the date used, per
 //!   report (`active_users`, `inactive_users`, `inactive_users_by_application`, `sign_ups`,
@@ -86,25 +86,25 @@ pub mod names {
     /// Users in the tenant (`userCount`), no `period` label.
     pub const EXTERNAL_ID_USERS: &str = "entra_external_id_users";
     /// Summary: active users.
-    pub const EXTERNAL_ID_SUMMARY_ACTIVE_USERS: &str = "entra_external_id_summary_active_users";
+    pub const EXTERNAL_ID_OVERVIEW_ACTIVE_USERS: &str = "entra_external_id_overview_active_users";
     /// Summary: authentication requests.
-    pub const EXTERNAL_ID_SUMMARY_AUTHENTICATION_REQUESTS: &str =
-        "entra_external_id_summary_authentication_requests";
+    pub const EXTERNAL_ID_OVERVIEW_AUTHENTICATION_REQUESTS: &str =
+        "entra_external_id_overview_authentication_requests";
     /// Summary: authentication completions.
-    pub const EXTERNAL_ID_SUMMARY_AUTHENTICATION_COMPLETIONS: &str =
-        "entra_external_id_summary_authentication_completions";
+    pub const EXTERNAL_ID_OVERVIEW_AUTHENTICATION_COMPLETIONS: &str =
+        "entra_external_id_overview_authentication_completions";
     /// Summary: SMS MFA requests (`securityTextRequests`).
-    pub const EXTERNAL_ID_SUMMARY_SMS_MFA_REQUESTS: &str =
-        "entra_external_id_summary_sms_mfa_requests";
+    pub const EXTERNAL_ID_OVERVIEW_SMS_MFA_REQUESTS: &str =
+        "entra_external_id_overview_sms_mfa_requests";
     /// Summary: SMS MFA completions (`securityTextCompletions`).
-    pub const EXTERNAL_ID_SUMMARY_SMS_MFA_COMPLETIONS: &str =
-        "entra_external_id_summary_sms_mfa_completions";
+    pub const EXTERNAL_ID_OVERVIEW_SMS_MFA_COMPLETIONS: &str =
+        "entra_external_id_overview_sms_mfa_completions";
     /// Summary: voice MFA requests (`securityVoiceRequests`).
-    pub const EXTERNAL_ID_SUMMARY_VOICE_MFA_REQUESTS: &str =
-        "entra_external_id_summary_voice_mfa_requests";
+    pub const EXTERNAL_ID_OVERVIEW_VOICE_MFA_REQUESTS: &str =
+        "entra_external_id_overview_voice_mfa_requests";
     /// Summary: voice MFA completions (`securityVoiceCompletions`).
-    pub const EXTERNAL_ID_SUMMARY_VOICE_MFA_COMPLETIONS: &str =
-        "entra_external_id_summary_voice_mfa_completions";
+    pub const EXTERNAL_ID_OVERVIEW_VOICE_MFA_COMPLETIONS: &str =
+        "entra_external_id_overview_voice_mfa_completions";
     /// Midnight UTC of the `factDate` a report's samples come from, per `period` and `report`.
     pub const EXTERNAL_ID_FACT_TIMESTAMP: &str = "entra_external_id_fact_timestamp_seconds";
 }
@@ -130,13 +130,13 @@ const FAMILY_ORDER: &[&str] = &[
     EXTERNAL_ID_AUTHENTICATION_ATTEMPTS_BY_COUNTRY,
     EXTERNAL_ID_AUTHENTICATION_SUCCESSES_BY_COUNTRY,
     EXTERNAL_ID_USERS,
-    EXTERNAL_ID_SUMMARY_ACTIVE_USERS,
-    EXTERNAL_ID_SUMMARY_AUTHENTICATION_REQUESTS,
-    EXTERNAL_ID_SUMMARY_AUTHENTICATION_COMPLETIONS,
-    EXTERNAL_ID_SUMMARY_SMS_MFA_REQUESTS,
-    EXTERNAL_ID_SUMMARY_SMS_MFA_COMPLETIONS,
-    EXTERNAL_ID_SUMMARY_VOICE_MFA_REQUESTS,
-    EXTERNAL_ID_SUMMARY_VOICE_MFA_COMPLETIONS,
+    EXTERNAL_ID_OVERVIEW_ACTIVE_USERS,
+    EXTERNAL_ID_OVERVIEW_AUTHENTICATION_REQUESTS,
+    EXTERNAL_ID_OVERVIEW_AUTHENTICATION_COMPLETIONS,
+    EXTERNAL_ID_OVERVIEW_SMS_MFA_REQUESTS,
+    EXTERNAL_ID_OVERVIEW_SMS_MFA_COMPLETIONS,
+    EXTERNAL_ID_OVERVIEW_VOICE_MFA_REQUESTS,
+    EXTERNAL_ID_OVERVIEW_VOICE_MFA_COMPLETIONS,
     EXTERNAL_ID_FACT_TIMESTAMP,
 ];
 
@@ -361,29 +361,29 @@ impl Report {
             Self::Summary => {
                 for r in rows.summary.iter().filter(|r| r.fact_date == date) {
                     for (name, value) in [
-                        (EXTERNAL_ID_SUMMARY_ACTIVE_USERS, r.active_users),
+                        (EXTERNAL_ID_OVERVIEW_ACTIVE_USERS, r.active_users),
                         (
-                            EXTERNAL_ID_SUMMARY_AUTHENTICATION_REQUESTS,
+                            EXTERNAL_ID_OVERVIEW_AUTHENTICATION_REQUESTS,
                             r.authentication_requests,
                         ),
                         (
-                            EXTERNAL_ID_SUMMARY_AUTHENTICATION_COMPLETIONS,
+                            EXTERNAL_ID_OVERVIEW_AUTHENTICATION_COMPLETIONS,
                             r.authentication_completions,
                         ),
                         (
-                            EXTERNAL_ID_SUMMARY_SMS_MFA_REQUESTS,
+                            EXTERNAL_ID_OVERVIEW_SMS_MFA_REQUESTS,
                             r.security_text_requests,
                         ),
                         (
-                            EXTERNAL_ID_SUMMARY_SMS_MFA_COMPLETIONS,
+                            EXTERNAL_ID_OVERVIEW_SMS_MFA_COMPLETIONS,
                             r.security_text_completions,
                         ),
                         (
-                            EXTERNAL_ID_SUMMARY_VOICE_MFA_REQUESTS,
+                            EXTERNAL_ID_OVERVIEW_VOICE_MFA_REQUESTS,
                             r.security_voice_requests,
                         ),
                         (
-                            EXTERNAL_ID_SUMMARY_VOICE_MFA_COMPLETIONS,
+                            EXTERNAL_ID_OVERVIEW_VOICE_MFA_COMPLETIONS,
                             r.security_voice_completions,
                         ),
                     ] {

@@ -1045,30 +1045,30 @@ fn families(out: &mut Expected, period: &str, metric: &str, rows: &[&Value]) {
             ),
             "summary" => {
                 for (key, name) in [
-                    ("activeUsers", names::EXTERNAL_ID_SUMMARY_ACTIVE_USERS),
+                    ("activeUsers", names::EXTERNAL_ID_OVERVIEW_ACTIVE_USERS),
                     (
                         "authenticationRequests",
-                        names::EXTERNAL_ID_SUMMARY_AUTHENTICATION_REQUESTS,
+                        names::EXTERNAL_ID_OVERVIEW_AUTHENTICATION_REQUESTS,
                     ),
                     (
                         "authenticationCompletions",
-                        names::EXTERNAL_ID_SUMMARY_AUTHENTICATION_COMPLETIONS,
+                        names::EXTERNAL_ID_OVERVIEW_AUTHENTICATION_COMPLETIONS,
                     ),
                     (
                         "securityTextRequests",
-                        names::EXTERNAL_ID_SUMMARY_SMS_MFA_REQUESTS,
+                        names::EXTERNAL_ID_OVERVIEW_SMS_MFA_REQUESTS,
                     ),
                     (
                         "securityTextCompletions",
-                        names::EXTERNAL_ID_SUMMARY_SMS_MFA_COMPLETIONS,
+                        names::EXTERNAL_ID_OVERVIEW_SMS_MFA_COMPLETIONS,
                     ),
                     (
                         "securityVoiceRequests",
-                        names::EXTERNAL_ID_SUMMARY_VOICE_MFA_REQUESTS,
+                        names::EXTERNAL_ID_OVERVIEW_VOICE_MFA_REQUESTS,
                     ),
                     (
                         "securityVoiceCompletions",
-                        names::EXTERNAL_ID_SUMMARY_VOICE_MFA_COMPLETIONS,
+                        names::EXTERNAL_ID_OVERVIEW_VOICE_MFA_COMPLETIONS,
                     ),
                 ] {
                     add(out, name, p, &[], count(i, key) as f64);
@@ -1159,7 +1159,7 @@ async fn check_ground_truth(sim: &SimHandle) {
     for name in [
         names::EXTERNAL_ID_USERS,
         names::EXTERNAL_ID_REQUESTS,
-        names::EXTERNAL_ID_SUMMARY_VOICE_MFA_COMPLETIONS,
+        names::EXTERNAL_ID_OVERVIEW_VOICE_MFA_COMPLETIONS,
         names::EXTERNAL_ID_AUTHENTICATION_SUCCESSES_BY_COUNTRY,
     ] {
         assert!(!truth.by_name(name).is_empty(), "{name}");
