@@ -131,7 +131,11 @@ async fn retry_after_on_429_is_honoured() {
     assert_eq!(
         m.sum(
             "entra_graph_retries_total",
-            &[("tenant", "throttled"), ("reason", "throttled")]
+            &[
+                ("tenant", "throttled"),
+                ("endpoint", "/v1.0/applications"),
+                ("reason", "throttled")
+            ]
         ),
         1.0
     );

@@ -7,57 +7,114 @@
 //! per tenant means a steady state never hits the limit at all.
 
 use std::collections::VecDeque;
+use std::sync::Mutex;
 use std::time::Duration;
 
-use tokio::sync::Mutex;
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::config::Budget;
 
-/// A sliding-window pacer: at most `requests` starts in any `window` (plus a small margin).
+/// A sliding-window pacer: at most `requests` requests in flight or finished within the last
+/// `window`.
+///
+/// The window is measured from the **end** of each request, not its start. Graph counts a
+/// request when it arrives, which is after we send it and before we have its response; so a
+/// request sent `window` after the previous ones *finished* can never share Graph's window with
+/// them, however slow the network or the first connection was.
 pub struct Pacer {
     /// Requests per window.
     requests: usize,
-    /// The window, widened by a margin so that network jitter between our clock and Graph's
-    /// cannot squeeze one request too many into Graph's window.
+    /// The window.
     window: Duration,
-    /// Start times of the requests in the current window, oldest first. A tokio mutex queues
-    /// waiters in FIFO order, so collectors sharing the budget take turns.
-    starts: Mutex<VecDeque<Instant>>,
+    /// Requests in flight and end times of recent ones.
+    state: Mutex<State>,
+    /// Woken whenever a request finishes.
+    released: Notify,
+    /// Makes waiters take turns in FIFO order, so collectors sharing the budget alternate.
+    queue: tokio::sync::Mutex<()>,
+}
+
+#[derive(Default)]
+struct State {
+    /// Requests sent and not finished.
+    in_flight: usize,
+    /// End times of finished requests within the window, oldest first.
+    finished: VecDeque<Instant>,
+}
+
+/// A slot in the window, held while the request runs; dropping it records the request's end.
+pub struct Permit<'a> {
+    pacer: &'a Pacer,
+    /// How long the caller waited for the slot.
+    pub waited: Duration,
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        {
+            let mut s = self.pacer.lock();
+            s.in_flight = s.in_flight.saturating_sub(1);
+            s.finished.push_back(Instant::now());
+        }
+        self.pacer.released.notify_waiters();
+    }
 }
 
 impl Pacer {
     /// A pacer for `budget`.
     pub fn new(budget: Budget) -> Self {
-        let margin = (budget.window / 20).max(Duration::from_millis(50));
         Pacer {
             requests: budget.requests.max(1) as usize,
-            window: budget.window + margin,
-            starts: Mutex::new(VecDeque::new()),
+            window: budget.window,
+            state: Mutex::new(State::default()),
+            released: Notify::new(),
+            queue: tokio::sync::Mutex::new(()),
         }
     }
 
-    /// Waits until one more request fits into the window, records it, and returns how long
-    /// the caller waited.
-    pub async fn acquire(&self) -> Duration {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits until one more request fits into the window and returns its slot.
+    pub async fn acquire(&self) -> Permit<'_> {
         let began = Instant::now();
-        let mut starts = self.starts.lock().await;
+        let _turn = self.queue.lock().await;
         loop {
-            let now = Instant::now();
-            while starts
-                .front()
-                .is_some_and(|t| now.duration_since(*t) >= self.window)
-            {
-                starts.pop_front();
+            let notified = self.released.notified();
+            tokio::pin!(notified);
+            // Register before looking at the state, so a release in between is not missed.
+            notified.as_mut().enable();
+            let next_free = {
+                let mut s = self.lock();
+                let now = Instant::now();
+                while s
+                    .finished
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t) >= self.window)
+                {
+                    s.finished.pop_front();
+                }
+                if s.in_flight + s.finished.len() < self.requests {
+                    s.in_flight += 1;
+                    return Permit {
+                        pacer: self,
+                        waited: now.duration_since(began),
+                    };
+                }
+                s.finished.front().map(|t| *t + self.window)
+            };
+            match next_free {
+                Some(at) => {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(at) => {}
+                        _ = &mut notified => {}
+                    }
+                }
+                // Every slot is in flight: wait for one to finish.
+                None => notified.await,
             }
-            if starts.len() < self.requests {
-                starts.push_back(now);
-                return now.duration_since(began);
-            }
-            // Full: sleep until the oldest start leaves the window. Holding the lock while
-            // sleeping is deliberate; later callers queue behind this one.
-            let oldest = starts.front().copied().unwrap_or(now);
-            tokio::time::sleep_until(oldest + self.window).await;
         }
     }
 }
@@ -76,7 +133,7 @@ mod tests {
         let start = Instant::now();
         let mut times = Vec::new();
         for _ in 0..17 {
-            pacer.acquire().await;
+            drop(pacer.acquire().await);
             times.push(start.elapsed());
         }
         // The first five go at once; then one more each time the oldest leaves the window.
@@ -90,8 +147,8 @@ mod tests {
                 i - 5
             );
         }
-        // …and not much slower than that: 17 requests fit into three windows plus margins.
-        assert!(times[16] < Duration::from_secs(33), "{times:?}");
+        // …and no slower than that: 17 requests take exactly three windows.
+        assert_eq!(times[16], Duration::from_secs(30), "{times:?}");
     }
 
     #[tokio::test(start_paused = true)]
@@ -105,7 +162,7 @@ mod tests {
             .map(|_| {
                 let p = pacer.clone();
                 tokio::spawn(async move {
-                    p.acquire().await;
+                    drop(p.acquire().await);
                     start.elapsed()
                 })
             })
@@ -121,5 +178,21 @@ mod tests {
                 "{times:?}"
             );
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_window_runs_from_the_end_of_slow_requests() {
+        let pacer = Pacer::new(Budget {
+            requests: 1,
+            window: Duration::from_secs(10),
+        });
+        let start = Instant::now();
+        let slow = pacer.acquire().await;
+        // The request takes 3 s; the next may only start 10 s after it ended.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        drop(slow);
+        let next = pacer.acquire().await;
+        assert_eq!(start.elapsed(), Duration::from_secs(13));
+        assert_eq!(next.waited, Duration::from_secs(10));
     }
 }

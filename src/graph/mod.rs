@@ -184,16 +184,20 @@ impl GraphClient {
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
-            if let (Service::Reports, Some(pacer)) = (endpoint.service, &self.reports) {
-                let waited = pacer.acquire().await;
-                if !waited.is_zero() {
-                    self.telemetry
-                        .reports_budget_wait
-                        .with_label_values(&[self.tenant.as_str()])
-                        .inc_by(waited.as_secs_f64());
-                }
+            let permit = match (endpoint.service, &self.reports) {
+                (Service::Reports, Some(pacer)) => Some(pacer.acquire().await),
+                _ => None,
+            };
+            if let Some(waited) = permit.as_ref().map(|p| p.waited).filter(|w| !w.is_zero()) {
+                self.telemetry
+                    .reports_budget_wait
+                    .with_label_values(&[self.tenant.as_str()])
+                    .inc_by(waited.as_secs_f64());
             }
-            let failure = match self.attempt(endpoint, url, token.expose()).await {
+            let outcome = self.attempt(endpoint, url, token.expose()).await;
+            // The slot is released when the response is in, before any retry delay.
+            drop(permit);
+            let failure = match outcome {
                 Ok(ok) => return Ok(ok),
                 Err(f) => f,
             };
