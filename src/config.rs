@@ -56,6 +56,19 @@ pub mod defaults {
     pub const BREAKDOWN_COUNTRIES: usize = 60;
     /// Distinct authentication or MFA methods kept as label values.
     pub const BREAKDOWN_METHODS: usize = 40;
+    /// Distinct sign-in error codes kept as label values.
+    pub const BREAKDOWN_ERROR_CODES: usize = 60;
+    /// Distinct audit activities and provisioning target systems kept as label values.
+    pub const BREAKDOWN_ACTIVITIES: usize = 100;
+    /// Activity logs are read up to this long before now: the newest events are still arriving.
+    pub const ACTIVITY_SAFETY_LAG: Duration = Duration::from_secs(60);
+    /// Each read starts this long before the watermark, to catch events that arrived late;
+    /// events seen twice are counted once. Lag plus overlap must exceed Graph's worst lateness.
+    pub const ACTIVITY_OVERLAP: Duration = Duration::from_secs(10 * 60);
+    /// On a first start without saved state, read this far back (zero: from start-up).
+    pub const ACTIVITY_INITIAL_LOOKBACK: Duration = Duration::ZERO;
+    /// Longest time range one read covers; a backlog is caught up in windows of this size.
+    pub const ACTIVITY_MAX_WINDOW: Duration = Duration::from_secs(3600);
 }
 
 /// A Microsoft cloud: which authority issues tokens and which Graph root serves them (reference §12).
@@ -169,6 +182,9 @@ pub struct FileConfig {
     /// Caps on breakdown label values.
     #[serde(default)]
     pub breakdowns: FileBreakdowns,
+    /// Incremental reading of the activity logs.
+    #[serde(default)]
+    pub activity_logs: FileActivityLogs,
 }
 
 /// `breakdowns:` section: how many distinct values each breakdown label may take.
@@ -183,6 +199,30 @@ pub struct FileBreakdowns {
     pub countries: Option<usize>,
     /// Authentication and MFA methods.
     pub methods: Option<usize>,
+    /// Sign-in error codes.
+    pub error_codes: Option<usize>,
+    /// Audit activities and provisioning target systems.
+    pub activities: Option<usize>,
+}
+
+/// `activity_logs:` section.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileActivityLogs {
+    /// Read up to now minus this.
+    #[serde(default, deserialize_with = "duration_or_zero")]
+    pub safety_lag: Option<Duration>,
+    /// Re-read this much before the watermark.
+    #[serde(default, deserialize_with = "duration_or_zero")]
+    pub overlap: Option<Duration>,
+    /// First window on start-up without state.
+    #[serde(default, deserialize_with = "duration_or_zero")]
+    pub initial_lookback: Option<Duration>,
+    /// Longest range per read.
+    #[serde(default, deserialize_with = "duration")]
+    pub max_window: Option<Duration>,
+    /// Directory for the watermark across restarts.
+    pub state_directory: Option<PathBuf>,
 }
 
 /// `web:` section.
@@ -279,6 +319,16 @@ fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Erro
     Ok(Some(value))
 }
 
+/// A humantime duration where zero is allowed (a lag or lookback of zero means none).
+fn duration_or_zero<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let text = String::deserialize(d)?;
+    humantime::parse_duration(&text).map(Some).map_err(|e| {
+        serde::de::Error::custom(format!(
+            "invalid duration {text:?} ({e}); write it like \"0s\", \"2m\" or \"1h\""
+        ))
+    })
+}
+
 fn url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Url>, D::Error> {
     let text = String::deserialize(d)?;
     let value = Url::parse(&text)
@@ -335,6 +385,8 @@ pub struct Config {
     pub collectors: Vec<CollectorSettings>,
     /// Caps on breakdown label values.
     pub breakdowns: BreakdownLimits,
+    /// Incremental reading of the activity logs.
+    pub activity: ActivityOptions,
 }
 
 /// How many distinct values a breakdown label may take before the rest are summed into
@@ -349,6 +401,10 @@ pub struct BreakdownLimits {
     pub countries: usize,
     /// Authentication and MFA methods.
     pub methods: usize,
+    /// Sign-in error codes.
+    pub error_codes: usize,
+    /// Audit activities and provisioning target systems.
+    pub activities: usize,
 }
 
 impl Default for BreakdownLimits {
@@ -358,6 +414,35 @@ impl Default for BreakdownLimits {
             operating_systems: defaults::BREAKDOWN_OPERATING_SYSTEMS,
             countries: defaults::BREAKDOWN_COUNTRIES,
             methods: defaults::BREAKDOWN_METHODS,
+            error_codes: defaults::BREAKDOWN_ERROR_CODES,
+            activities: defaults::BREAKDOWN_ACTIVITIES,
+        }
+    }
+}
+
+/// How the activity-log collectors read their logs incrementally.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityOptions {
+    /// See [`defaults::ACTIVITY_SAFETY_LAG`].
+    pub safety_lag: Duration,
+    /// See [`defaults::ACTIVITY_OVERLAP`].
+    pub overlap: Duration,
+    /// See [`defaults::ACTIVITY_INITIAL_LOOKBACK`].
+    pub initial_lookback: Duration,
+    /// See [`defaults::ACTIVITY_MAX_WINDOW`].
+    pub max_window: Duration,
+    /// Where watermarks survive restarts; `None` keeps them in memory only.
+    pub state_directory: Option<PathBuf>,
+}
+
+impl Default for ActivityOptions {
+    fn default() -> Self {
+        ActivityOptions {
+            safety_lag: defaults::ACTIVITY_SAFETY_LAG,
+            overlap: defaults::ACTIVITY_OVERLAP,
+            initial_lookback: defaults::ACTIVITY_INITIAL_LOOKBACK,
+            max_window: defaults::ACTIVITY_MAX_WINDOW,
+            state_directory: None,
         }
     }
 }
@@ -628,17 +713,40 @@ impl Config {
                 .unwrap_or(defaults::BREAKDOWN_OPERATING_SYSTEMS),
             countries: b.countries.unwrap_or(defaults::BREAKDOWN_COUNTRIES),
             methods: b.methods.unwrap_or(defaults::BREAKDOWN_METHODS),
+            error_codes: b.error_codes.unwrap_or(defaults::BREAKDOWN_ERROR_CODES),
+            activities: b.activities.unwrap_or(defaults::BREAKDOWN_ACTIVITIES),
         };
         for (key, value) in [
             ("applications", breakdowns.applications),
             ("operating_systems", breakdowns.operating_systems),
             ("countries", breakdowns.countries),
             ("methods", breakdowns.methods),
+            ("error_codes", breakdowns.error_codes),
+            ("activities", breakdowns.activities),
         ] {
             if value == 0 {
                 return Err(invalid(
                     format!("breakdowns.{key}"),
                     "must be at least 1; every value beyond the limit is summed into `other`",
+                ));
+            }
+        }
+
+        let a = file.activity_logs;
+        let activity = ActivityOptions {
+            safety_lag: a.safety_lag.unwrap_or(defaults::ACTIVITY_SAFETY_LAG),
+            overlap: a.overlap.unwrap_or(defaults::ACTIVITY_OVERLAP),
+            initial_lookback: a
+                .initial_lookback
+                .unwrap_or(defaults::ACTIVITY_INITIAL_LOOKBACK),
+            max_window: a.max_window.unwrap_or(defaults::ACTIVITY_MAX_WINDOW),
+            state_directory: a.state_directory,
+        };
+        if let Some(dir) = &activity.state_directory {
+            if dir.exists() && !dir.is_dir() {
+                return Err(invalid(
+                    "activity_logs.state_directory",
+                    format!("{} exists and is not a directory", dir.display()),
                 ));
             }
         }
@@ -650,6 +758,7 @@ impl Config {
             tenants,
             collectors,
             breakdowns,
+            activity,
         })
     }
 }

@@ -13,6 +13,7 @@ pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod exposition;
+pub mod files;
 pub mod graph;
 pub mod runtime;
 pub mod server;
@@ -213,6 +214,12 @@ pub fn metric_catalogue() -> Vec<MetricGroup> {
             live: true,
         })
         .collect();
+    groups.push(MetricGroup {
+        name: "activity logs (every activity-log collector)",
+        description: "Per log stream of sign_ins, directory_audits, provisioning and custom_security_attribute_audits: ingestion progress",
+        metrics: collectors::activity::STREAM_METRICS,
+        live: true,
+    });
     groups.push(MetricGroup {
         name: "exporter",
         description: "The exporter's own health: per-collector success, Graph requests and retries, token refreshes, build info",

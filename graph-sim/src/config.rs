@@ -29,6 +29,7 @@ pub const ALL_ROLES: &[&str] = &[
     "Reports.Read.All",
     "AuditLog.Read.All",
     "Insights-UserMetric.Read.All",
+    "CustomSecAttributeAuditLogs.Read.All",
 ];
 
 /// Default seed of the tenant model.
@@ -48,6 +49,9 @@ pub const DEFAULT_USERS: u64 = 1_200;
 
 /// Default number of AD FS relying parties in `getRelyingPartyDetailedSummary` (§3).
 pub const DEFAULT_RELYING_PARTIES: usize = 12;
+
+/// Default multiplier of the activity streams ([`SimConfig::activity_rate`]).
+pub const DEFAULT_ACTIVITY_RATE: f64 = 1.0;
 
 /// Default access-token lifetime, as Entra reports it in `expires_in` (§11.3).
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3599);
@@ -190,6 +194,20 @@ pub struct Quirks {
     pub insights_default_page_size: u32,
     /// Largest `$top` the user-insight collections accept (§1.5: UNCONFIRMED).
     pub insights_max_page_size: u32,
+    /// Longest delay between an activity-log event's timestamp and the moment the audit logs
+    /// (§8 sign-ins, directory audits, provisioning, custom security attribute audits) list it;
+    /// each event draws its own delay in `[0, activity_max_lag]`. Real logs are typically
+    /// minutes late; the bound is UNCONFIRMED. Zero lists every event at its timestamp.
+    pub activity_max_lag: Duration,
+    /// Days of activity-log events served, counted back from the request (§8: "commonly 7 days
+    /// Free / 30 days P1/P2", UNCONFIRMED; the logs need P1/P2, so 30).
+    pub activity_retention_days: u32,
+    /// What `/beta/auditLogs/signIns` lists without a `signInEventTypes` filter: interactive
+    /// user sign-ins only, like v1.0 (§8 implies it; UNCONFIRMED), or every event type.
+    pub beta_sign_ins_default_interactive_only: bool,
+    /// `status.failureReason` of successful sign-ins (§8: Graph often writes `"Other."` there,
+    /// community-observed, UNCONFIRMED). `None` writes null.
+    pub sign_in_success_failure_reason: Option<String>,
 }
 
 /// How user insights (§1) answer on a tenant that is not an External ID tenant; §1.1 leaves
@@ -258,6 +276,10 @@ impl Default for Quirks {
             insights_reject_fact_date_filter: false,
             insights_default_page_size: 1000,
             insights_max_page_size: 1000,
+            activity_max_lag: Duration::from_secs(120),
+            activity_retention_days: 30,
+            beta_sign_ins_default_interactive_only: true,
+            sign_in_success_failure_reason: Some("Other.".to_owned()),
         }
     }
 }
@@ -309,6 +331,15 @@ pub struct SimConfig {
     /// with user insights (§1.1). The demo tenant is one; a workforce tenant answers as
     /// [`Quirks::insights_workforce`] says and has no user-insight ground truth.
     pub external_id: bool,
+    /// Multiplier of every activity stream: the daily application sign-ins of the usage model
+    /// (and so the §2 summaries and the sign-in log alike), service principal and managed
+    /// identity sign-ins, directory audits, provisioning events and custom security attribute
+    /// audits. Tests raise it to see many events within seconds; must be positive and finite
+    /// (anything else counts as 1).
+    pub activity_rate: f64,
+    /// Whether the tenant has Entra ID P2 (Identity Protection). Without it the sign-in log
+    /// reports every risk field as `hidden` (§8 `riskDetail`, `riskLevel*`).
+    pub p2_licence: bool,
 }
 
 /// The current time truncated to whole seconds: the default tenant "now".
@@ -341,11 +372,22 @@ impl Default for SimConfig {
             premium_licence: true,
             request_log_capacity: DEFAULT_REQUEST_LOG_CAPACITY,
             external_id: true,
+            activity_rate: DEFAULT_ACTIVITY_RATE,
+            p2_licence: true,
         }
     }
 }
 
 impl SimConfig {
+    /// [`SimConfig::activity_rate`] if usable, else 1.
+    pub fn effective_activity_rate(&self) -> f64 {
+        if self.activity_rate.is_finite() && self.activity_rate > 0.0 {
+            self.activity_rate
+        } else {
+            DEFAULT_ACTIVITY_RATE
+        }
+    }
+
     /// The demo tenant: the defaults (about 300 apps, the demo client, documented limits).
     pub fn demo() -> Self {
         Self::default()

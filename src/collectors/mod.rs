@@ -4,6 +4,7 @@
 //! It knows nothing of HTTP serving or scheduling: [`crate::runtime`] calls it on its interval
 //! and swaps the result in whole, or keeps the previous result if it fails.
 
+pub mod activity;
 pub mod adfs_relying_parties;
 pub mod app_credential_sign_ins;
 pub mod application_sign_in_summary;
@@ -11,7 +12,11 @@ pub mod auth_methods_registration;
 pub mod auth_methods_usage;
 pub mod breakdown;
 pub mod credentials;
+pub mod custom_security_attribute_audits;
+pub mod directory_audits;
+pub mod provisioning;
 pub mod service_principal_sign_ins;
+pub mod sign_ins;
 pub mod user_insights;
 
 use std::time::{Duration, UNIX_EPOCH};
@@ -29,6 +34,14 @@ pub enum CollectError {
     /// A Graph call failed; the message says which endpoint, why and what to do.
     #[error(transparent)]
     Graph(#[from] GraphError),
+    /// The activity-log state file could not be read or written.
+    #[error("state file {path}: {reason}")]
+    State {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong and what to do.
+        reason: String,
+    },
 }
 
 /// One report family's collector.
@@ -68,6 +81,10 @@ pub static REGISTRY: &[&CollectorInfo] = &[
     &adfs_relying_parties::INFO,
     &auth_methods_registration::INFO,
     &auth_methods_usage::INFO,
+    &sign_ins::INFO,
+    &directory_audits::INFO,
+    &provisioning::INFO,
+    &custom_security_attribute_audits::INFO,
 ];
 
 /// Looks a collector up by name.

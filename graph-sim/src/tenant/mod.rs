@@ -5,6 +5,7 @@
 //! truth is computed from it, independently of the JSON.
 
 mod activity;
+pub mod activity_log;
 mod generate;
 pub mod insights;
 pub mod registration;

@@ -73,10 +73,17 @@ impl ReportsModel {
     /// The models of the tenant `config` describes, with `applications` app registrations.
     pub fn new(config: &SimConfig, applications: usize, now: UtcTime, fingerprint: u32) -> Self {
         let seed = config.seed;
+        // The activity rate scales the usage model itself, so the §2 summaries and the
+        // sign-in log (which lists exactly these events) stay equal at any rate.
+        let rate = config.effective_activity_rate();
         Self {
             seed,
             app_profiles: (0..applications as u64)
-                .map(|i| AppProfile::of(seed, i))
+                .map(|i| {
+                    let mut p = AppProfile::of(seed, i);
+                    p.daily_mean *= rate;
+                    p
+                })
                 .collect(),
             relying_parties: usage::relying_parties(seed, config.relying_parties),
             users: UserModel::new(seed, config.users, &config.tenant_domain, now),
