@@ -396,9 +396,11 @@ pub async fn run(config: &Config, options: &Options) -> Result<Summary, Backfill
     }
     progress.finish();
     let (text, mut summary) = store.render();
-    crate::files::write_atomically(&options.out, text.as_bytes()).map_err(|source| BackfillError::Write {
-        path: options.out.clone(),
-        source,
+    crate::files::write_atomically(&options.out, text.as_bytes()).map_err(|source| {
+        BackfillError::Write {
+            path: options.out.clone(),
+            source,
+        }
     })?;
     summary.skipped = skipped;
     Ok(summary)
@@ -446,6 +448,4 @@ mod tests {
         );
         assert_eq!((summary.series, summary.samples), (1, 2));
     }
-
-
 }

@@ -31,6 +31,11 @@ pub fn config_for(base_url: &str, listen_address: SocketAddr) -> Result<Config, 
             graph_base_url: Some(url(base_url)?),
             ..FileTenant::default()
         }],
+        // Start the activity-log counters with an hour of history, so they are not empty.
+        activity_logs: crate::config::FileActivityLogs {
+            initial_lookback: Some(std::time::Duration::from_secs(3600)),
+            ..Default::default()
+        },
         ..FileConfig::default()
     };
     let overrides = Overrides {

@@ -523,7 +523,19 @@ async fn served_families_are_exactly_the_documented_ones() {
     let sim = start_sim(small_tenant()).await;
     sim.faults()
         .inject(fault("applications", FaultKind::Status(503), Some(1)));
-    let exporter = start(&sim, "docs").await;
+    // Every collector, the ones off by default included.
+    let mut config = config_for(
+        &sim,
+        "docs",
+        graph_sim::DEMO_CLIENT_ID,
+        graph_sim::DEMO_CLIENT_SECRET,
+    );
+    for c in &mut config.collectors {
+        c.enabled = true;
+    }
+    // An hour of activity-log history, so that every counter has events.
+    config.activity.initial_lookback = Duration::from_secs(3600);
+    let exporter = Exporter::start(config).await;
     let m = exporter
         .wait_for("every collector's first successful poll", WAIT, |m| {
             entra_exporter::collectors::REGISTRY

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use clap::Parser;
 
 use crate::config::{
-    SimConfig, DEFAULT_APPLICATIONS, DEFAULT_EXTRA_SERVICE_PRINCIPALS,
+    SimConfig, DEFAULT_ACTIVITY_RATE, DEFAULT_APPLICATIONS, DEFAULT_EXTRA_SERVICE_PRINCIPALS,
     DEFAULT_MAX_CREDENTIALS_PER_APP, DEFAULT_RELYING_PARTIES, DEFAULT_SEED, DEFAULT_USERS,
     DEMO_CLIENT_ID, DEMO_CLIENT_SECRET,
 };
@@ -63,6 +63,13 @@ pub struct Args {
     /// Switch off the identity and access reports budget (5 requests per 10 s per app).
     #[arg(long, env = "GRAPH_SIM_NO_REPORTS_THROTTLE")]
     pub no_reports_throttle: bool,
+    /// Multiplier of every activity stream (sign-ins, audits, provisioning); the application
+    /// sign-in summaries follow it.
+    #[arg(long, env = "GRAPH_SIM_ACTIVITY_RATE", default_value_t = DEFAULT_ACTIVITY_RATE)]
+    pub activity_rate: f64,
+    /// Simulate a tenant without Entra ID P2: sign-in risk fields read `hidden`.
+    #[arg(long, env = "GRAPH_SIM_NO_P2_LICENCE")]
+    pub no_p2_licence: bool,
 }
 
 impl Args {
@@ -82,6 +89,8 @@ impl Args {
                 ThrottleConfig::default()
             },
             premium_licence: !self.no_premium_licence,
+            activity_rate: self.activity_rate,
+            p2_licence: !self.no_p2_licence,
             relying_parties: self.relying_parties,
             reports_throttle: if self.no_reports_throttle {
                 ReportsThrottleConfig::disabled()
@@ -176,6 +185,9 @@ mod tests {
             "--relying-parties",
             "3",
             "--no-reports-throttle",
+            "--activity-rate",
+            "2.5",
+            "--no-p2-licence",
         ])
         .expect("parse");
         let c = args.to_config();
@@ -187,6 +199,8 @@ mod tests {
         assert!(!c.throttle.enabled);
         assert!(!c.reports_throttle.enabled);
         assert_eq!(c.relying_parties, 3);
+        assert_eq!(c.activity_rate, 2.5);
+        assert!(!c.p2_licence);
         assert!(c.premium_licence);
         assert_eq!(args.listen.to_string(), DEFAULT_LISTEN);
         let c = Args::try_parse_from(["graph-sim", "--no-premium-licence"])

@@ -340,6 +340,11 @@ pub struct SimConfig {
     /// Whether the tenant has Entra ID P2 (Identity Protection). Without it the sign-in log
     /// reports every risk field as `hidden` (§8 `riskDetail`, `riskLevel*`).
     pub p2_licence: bool,
+    /// When set (Unix seconds), the activity logs stop: no sign-in, audit or provisioning
+    /// event has a later timestamp, so a test can let a client catch up and compare with a
+    /// fixed ground truth. The §2 summaries are not cut (they agree with the log only for
+    /// windows ending before this instant). `None`: the logs go on forever.
+    pub activity_end: Option<f64>,
 }
 
 /// The current time truncated to whole seconds: the default tenant "now".
@@ -374,6 +379,7 @@ impl Default for SimConfig {
             external_id: true,
             activity_rate: DEFAULT_ACTIVITY_RATE,
             p2_licence: true,
+            activity_end: None,
         }
     }
 }

@@ -28,14 +28,27 @@
 //! Families (identity and access reports, §2, §3, §6): `entra_application_*`,
 //! `entra_adfs_relying_party_*` and `entra_auth_methods_*`, listed in the `identity_reports`
 //! submodule.
+//!
+//! Families (activity logs, §8 and the audit logs modelled on Graph's documentation), over a
+//! time range rather than at an instant, so outside [`compute`]: `entra_sign_ins_total`,
+//! `entra_sign_ins_by_*_total`, `entra_risky_sign_ins_total`,
+//! `entra_directory_audit_events_total`, `entra_provisioning_events_total`,
+//! `entra_custom_security_attribute_audit_events_total` and
+//! `entra_application_last_sign_in_timestamp_seconds`, listed in the `activity` submodule.
 
 use std::collections::BTreeMap;
 
 use crate::tenant::{CredentialType, ObjectKind, Tenant};
 use crate::time::{UtcTime, DAY};
 
+mod activity;
 mod identity_reports;
 mod user_insights;
+
+pub(crate) use activity::{
+    distinct_users as activity_distinct_users, last_sign_in as activity_last_sign_in,
+    truth as activity_truth,
+};
 
 pub(crate) use identity_reports::application_history;
 pub(crate) use user_insights::history as user_insights_history;
@@ -78,6 +91,7 @@ impl GroundTruth {
 
 /// Metric names, so tests and the exporter can refer to them without typos.
 pub mod names {
+    pub use super::activity::names::*;
     pub use super::identity_reports::names::*;
     pub use super::user_insights::names::*;
 

@@ -25,6 +25,7 @@ use crate::ground_truth::{self, GroundTruth, TimedSample};
 use crate::reply::Reply;
 use crate::reports_throttle::ReportsThrottler;
 use crate::routes::{self, PathMatch, RouteKind, Verb};
+use crate::tenant::activity_log::ActivityLog;
 use crate::tenant::Tenant;
 use crate::throttle::Throttler;
 use crate::time::UtcTime;
@@ -108,6 +109,8 @@ pub(crate) struct SimState {
     pub config: SimConfig,
     /// The generated tenant.
     pub tenant: Tenant,
+    /// The tenant's activity logs (sign-ins, audits, provisioning).
+    pub activity: ActivityLog,
     /// `http://127.0.0.1:PORT`, no trailing slash.
     pub base_url: String,
     /// Issues and verifies access tokens.
@@ -214,6 +217,7 @@ impl SimState {
     fn new(config: SimConfig, base_url: String) -> Self {
         let tenant = Tenant::generate(&config);
         Self {
+            activity: ActivityLog::new(&config, &tenant),
             tokens: TokenIssuer::new(&config),
             throttle: Throttler::new(config.throttle.clone(), config.users),
             reports_throttle: ReportsThrottler::new(config.reports_throttle.clone()),
@@ -309,6 +313,43 @@ impl SimHandle {
         at_unix_seconds: f64,
     ) -> Vec<TimedSample> {
         ground_truth::application_history(&self.state.tenant, tenant_label, at_unix_seconds)
+    }
+
+    /// The activity-log counters (sign-ins, directory audits, provisioning, custom security
+    /// attribute audits) over the events whose timestamp `t` satisfies `from <= t <= to` (Unix
+    /// seconds, rounded to the nearest 100 ns), whether or not they have arrived yet; labelled
+    /// `tenant = tenant_label`. See the ground-truth module docs for the families.
+    pub fn activity_truth(&self, tenant_label: &str, from_unix: f64, to_unix: f64) -> GroundTruth {
+        ground_truth::activity_truth(
+            &self.state.activity,
+            &self.state.tenant,
+            tenant_label,
+            from_unix,
+            to_unix,
+        )
+    }
+
+    /// Distinct `userId`s over the user sign-ins (interactive and non-interactive) with
+    /// `from <= t <= to`.
+    pub fn activity_distinct_users(&self, from_unix: f64, to_unix: f64) -> u64 {
+        ground_truth::activity_distinct_users(
+            &self.state.activity,
+            &self.state.tenant,
+            from_unix,
+            to_unix,
+        )
+    }
+
+    /// `entra_application_last_sign_in_timestamp_seconds{app_id, app}`: the newest
+    /// `createdDateTime` per app over every sign-in type, among events with timestamps in the
+    /// retention window ending at `to_unix` (inclusive), whether arrived or not.
+    pub fn activity_last_sign_in(&self, tenant_label: &str, to_unix: f64) -> GroundTruth {
+        ground_truth::activity_last_sign_in(
+            &self.state.activity,
+            &self.state.tenant,
+            tenant_label,
+            to_unix,
+        )
     }
 
     /// Injects and clears faults at run time.

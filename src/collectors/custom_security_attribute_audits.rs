@@ -17,7 +17,8 @@ use crate::graph::{Endpoint, Service};
 /// Registration of this collector.
 pub static INFO: CollectorInfo = CollectorInfo {
     name: "custom_security_attribute_audits",
-    description: "Custom security attribute audit logs as counters by category, activity and result",
+    description:
+        "Custom security attribute audit logs as counters by category, activity and result",
     default_enabled: false,
     default_interval: Duration::from_secs(300),
     metrics: METRICS,

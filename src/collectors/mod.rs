@@ -31,9 +31,10 @@ use crate::graph::{GraphClient, GraphError};
 /// Why a poll failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CollectError {
-    /// A Graph call failed; the message says which endpoint, why and what to do.
+    /// A Graph call failed; the message says which endpoint, why and what to do. Boxed:
+    /// the error is large and travels by value through every collector.
     #[error(transparent)]
-    Graph(#[from] GraphError),
+    Graph(Box<GraphError>),
     /// The activity-log state file could not be read or written.
     #[error("state file {path}: {reason}")]
     State {
@@ -42,6 +43,12 @@ pub enum CollectError {
         /// What is wrong and what to do.
         reason: String,
     },
+}
+
+impl From<GraphError> for CollectError {
+    fn from(e: GraphError) -> Self {
+        CollectError::Graph(Box::new(e))
+    }
 }
 
 /// One report family's collector.

@@ -293,20 +293,20 @@ impl SignIns {
             state: Mutex::new(State {
                 streams: Streams::default(),
                 tallies: Tallies {
-                apps: Admission::new(limits.applications),
-                app_names: HashMap::new(),
-                error_codes: Admission::new(limits.error_codes),
-                countries: Admission::new(limits.countries),
-                os: Admission::new(limits.operating_systems),
-                client_apps: Admission::new(MAX_CLIENT_APPS),
-                sign_ins: Counters::new(&SIGN_INS),
-                conditional_access: Counters::new(&BY_CONDITIONAL_ACCESS),
-                client_app_counts: Counters::new(&BY_CLIENT_APP),
-                country_counts: Counters::new(&BY_COUNTRY),
-                os_counts: Counters::new(&BY_OS),
-                risky: Counters::new(&RISKY),
-                users_by_hour: BTreeMap::new(),
-                last: BTreeMap::new(),
+                    apps: Admission::new(limits.applications),
+                    app_names: HashMap::new(),
+                    error_codes: Admission::new(limits.error_codes),
+                    countries: Admission::new(limits.countries),
+                    os: Admission::new(limits.operating_systems),
+                    client_apps: Admission::new(MAX_CLIENT_APPS),
+                    sign_ins: Counters::new(&SIGN_INS),
+                    conditional_access: Counters::new(&BY_CONDITIONAL_ACCESS),
+                    client_app_counts: Counters::new(&BY_CLIENT_APP),
+                    country_counts: Counters::new(&BY_COUNTRY),
+                    os_counts: Counters::new(&BY_OS),
+                    risky: Counters::new(&RISKY),
+                    users_by_hour: BTreeMap::new(),
+                    last: BTreeMap::new(),
                 },
             }),
         }
@@ -366,12 +366,21 @@ impl Tallies {
             let name = if app_label == breakdown::OTHER {
                 breakdown::OTHER.to_owned()
             } else {
-                self.app_names.entry(app_label.clone()).or_insert(app).clone()
+                self.app_names
+                    .entry(app_label.clone())
+                    .or_insert(app)
+                    .clone()
             };
             let result = if code == "0" { "success" } else { "failure" };
             let code = self.error_codes.label(&code);
             self.sign_ins.add(
-                vec![app_label, name, event_type.to_owned(), result.to_owned(), code],
+                vec![
+                    app_label,
+                    name,
+                    event_type.to_owned(),
+                    result.to_owned(),
+                    code,
+                ],
                 n,
             );
         }

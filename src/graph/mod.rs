@@ -179,7 +179,6 @@ impl GraphClient {
         endpoint: &'static Endpoint,
         url: &Url,
     ) -> Result<(Bytes, String), GraphError> {
-        let mut token = self.tokens.token().await?;
         let mut refreshed_after_401 = false;
         let mut attempt: u32 = 0;
         loop {
@@ -194,6 +193,9 @@ impl GraphClient {
                     .with_label_values(&[self.tenant.as_str()])
                     .inc_by(waited.as_secs_f64());
             }
+            // The token is taken after any wait for the budget, so a long wait cannot leave
+            // it expired by the time the request goes out.
+            let token = self.tokens.token().await?;
             let outcome = self.attempt(endpoint, url, token.expose()).await;
             // The slot is released when the response is in, before any retry delay.
             drop(permit);
@@ -208,7 +210,7 @@ impl GraphClient {
                     refreshed_after_401 = true;
                     self.count_retry(endpoint, "unauthorized");
                     tracing::info!(tenant = %self.tenant, endpoint = endpoint.path, "Graph refused the token (401); refreshing it once");
-                    token = self.tokens.token_after_rejection(&token).await?;
+                    self.tokens.token_after_rejection(&token).await?;
                 }
                 Failure::Fatal(e) => return Err(e),
                 Failure::Retry {

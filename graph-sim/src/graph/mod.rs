@@ -2,6 +2,7 @@
 //! resource-unit throttling, common headers) and, in submodules, the report families.
 
 pub mod app_sign_in;
+pub mod audit_logs;
 pub mod auth_methods;
 pub mod directory;
 pub mod errors;

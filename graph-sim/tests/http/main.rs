@@ -1,6 +1,7 @@
 //! HTTP-level tests of the simulator: every request goes through a real socket.
 
 mod app_sign_in;
+mod audit_logs;
 mod auth_methods;
 mod common;
 mod directory;

@@ -114,7 +114,7 @@ pub struct StreamState {
 #[derive(Default)]
 pub struct Streams {
     /// By `log` label.
-    pub states: BTreeMap<&'static str, StreamState>,
+    pub states: BTreeMap<String, StreamState>,
     /// The state file, once the tenant is known.
     path: Option<PathBuf>,
     /// Whether the state file was read.
@@ -156,16 +156,10 @@ impl Streams {
         self.path = Some(path.clone());
         match std::fs::read(&path) {
             Ok(bytes) => {
-                let saved: BTreeMap<String, StreamState> = serde_json::from_slice(&bytes)
-                    .map_err(|e| CollectError::State {
-                        path: path.clone(),
-                        reason: format!("not a state file ({e}); move it away to start afresh"),
-                    })?;
-                for (log, state) in saved {
-                    if let Some(slot) = self.states.iter_mut().find(|(k, _)| **k == log) {
-                        *slot.1 = state;
-                    }
-                }
+                self.states = serde_json::from_slice(&bytes).map_err(|e| CollectError::State {
+                    path: path.clone(),
+                    reason: format!("not a state file ({e}); move it away to start afresh"),
+                })?;
                 Ok(())
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -240,15 +234,18 @@ pub async fn read_new<E: Event, D: Default>(
     let overlap = options.overlap.as_secs() as i64;
     let max_window = options.max_window.as_secs().max(1) as i64;
     let end = (now - options.safety_lag.as_secs_f64()).floor() as i64;
-    let state = streams.states.entry(spec.log).or_default();
+    let state = streams.states.entry(spec.log.to_owned()).or_default();
     if state.watermark.is_none() {
-        // First start: count from start-up (or the configured lookback), never before.
-        let start = end - options.initial_lookback.as_secs() as i64;
+        // First start: count from start-up (or the configured lookback), never before. At
+        // least the last second is read, so a first poll always asks Graph and a missing
+        // permission or licence shows at once.
+        let start = end - (options.initial_lookback.as_secs() as i64).max(1);
         state.watermark = Some(start);
         state.floor = Some(start);
+        streams.save()?;
     }
     loop {
-        let state = streams.states.entry(spec.log).or_default();
+        let state = streams.states.entry(spec.log.to_owned()).or_default();
         let watermark = state.watermark.unwrap_or(end);
         let floor = state.floor.unwrap_or(i64::MIN);
         if watermark >= end {
@@ -296,7 +293,7 @@ pub async fn read_new<E: Event, D: Default>(
         // The window was read completely: count it, move the watermark, forget ids that
         // the next window's overlap no longer reaches.
         commit(delta);
-        let state = streams.states.entry(spec.log).or_default();
+        let state = streams.states.entry(spec.log.to_owned()).or_default();
         state.events += fresh.len() as u64;
         state.duplicates += duplicates;
         state.seen.extend(fresh);
