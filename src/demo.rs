@@ -31,9 +31,10 @@ pub fn config_for(base_url: &str, listen_address: SocketAddr) -> Result<Config, 
             graph_base_url: Some(url(base_url)?),
             ..FileTenant::default()
         }],
-        // Start the activity-log counters with an hour of history, so they are not empty.
+        // Start the activity-log counters with ten minutes of history, so they are not empty
+        // at first and the first poll stays short under the reports budget.
         activity_logs: crate::config::FileActivityLogs {
-            initial_lookback: Some(std::time::Duration::from_secs(3600)),
+            initial_lookback: Some(std::time::Duration::from_secs(600)),
             ..Default::default()
         },
         ..FileConfig::default()
