@@ -62,8 +62,8 @@ async fn bench() {
     config.activity.initial_lookback = Duration::from_secs(3600);
     config.activity.safety_lag = Duration::from_secs(0);
     let http = entra_exporter::http_client(&config).unwrap();
-    let graph =
-        entra_exporter::graph_client(&http, &config, &config.tenants[0], &Telemetry::new()).unwrap();
+    let graph = entra_exporter::graph_client(&http, &config, &config.tenants[0], &Telemetry::new())
+        .unwrap();
     let info = entra_exporter::collectors::info("sign_ins").unwrap();
     let collector = (info.build)(&config);
 
@@ -87,7 +87,9 @@ async fn bench() {
         .count();
     let limit = f64::from(REQUESTS) / WINDOW.as_secs_f64() * PAGE;
     let rate = events / elapsed;
-    println!("sign-in backlog of one hour, four streams, budget {REQUESTS} requests per {WINDOW:?}");
+    println!(
+        "sign-in backlog of one hour, four streams, budget {REQUESTS} requests per {WINDOW:?}"
+    );
     println!("events            {events:.0}");
     println!("requests          {requests:.0} ({throttled} throttled)");
     println!("events/request    {:.0} of {PAGE:.0}", events / requests);
