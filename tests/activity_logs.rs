@@ -208,6 +208,36 @@ async fn hours_of_events_are_counted_exactly_once() {
         "counted {total} events over {:.1} h, {duplicates} read twice",
         (end - from) / 3600.0
     );
+    // Last sign-in per app: equal to the simulator's for every app whose newest sign-in falls
+    // inside the counted range, and absent for the others.
+    let last = sim.activity_last_sign_in("logs", end);
+    let mut compared = 0;
+    for t in last.by_name("entra_application_last_sign_in_timestamp_seconds") {
+        let labels: Vec<(&str, &str)> = t
+            .labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let served = m.value("entra_application_last_sign_in_timestamp_seconds", &labels);
+        if t.value >= from {
+            let served = served.unwrap_or_else(|| panic!("no last sign-in for {:?}", t.labels));
+            // Sub-microsecond: the 7-digit fraction through two parsers.
+            assert!(
+                (served - t.value).abs() < 1e-3,
+                "last sign-in of {:?}: {served} vs {}",
+                t.labels,
+                t.value
+            );
+            compared += 1;
+        } else {
+            assert_eq!(
+                served, None,
+                "{:?} signed in before the counted range",
+                t.labels
+            );
+        }
+    }
+    assert!(compared >= 10, "only {compared} apps compared");
     // Unique users: an estimate within 5% of the simulator's distinct count.
     let users = sim.activity_distinct_users(end - 86_400.0, end) as f64;
     let estimate = m
