@@ -78,8 +78,10 @@ impl Snapshots {
         let mut up = Family::new(&telemetry::COLLECTOR_UP);
         let mut duration = Family::new(&telemetry::COLLECTOR_DURATION);
         let mut last_success = Family::new(&telemetry::COLLECTOR_LAST_SUCCESS);
+        let mut interval = Family::new(&telemetry::COLLECTOR_INTERVAL);
         for s in &states {
             let labels = [s.tenant.as_str(), s.collector];
+            interval.gauge(labels, s.interval.as_secs_f64());
             if let Some(ok) = s.up {
                 up.gauge(labels, if ok { 1.0 } else { 0.0 });
                 duration.gauge(labels, s.duration_seconds);
@@ -88,7 +90,7 @@ impl Snapshots {
                 last_success.gauge(labels, t);
             }
         }
-        let health = [up, duration, last_success];
+        let health = [up, duration, last_success, interval];
         let collected = states.iter().flat_map(|s| s.families.iter());
         exposition::render(collected.chain(health.iter()), now, out);
     }

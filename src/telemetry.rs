@@ -39,6 +39,16 @@ pub static COLLECTOR_LAST_SUCCESS: MetricSpec = MetricSpec {
     permission: "-",
 };
 
+/// `entra_collector_interval_seconds`.
+pub static COLLECTOR_INTERVAL: MetricSpec = MetricSpec {
+    name: "entra_collector_interval_seconds",
+    kind: MetricKind::Gauge,
+    help: "Configured time between the collector's polls; staleness alerts compare the last success against it.",
+    labels: &["tenant", "collector"],
+    source: "-",
+    permission: "-",
+};
+
 /// `entra_graph_requests_total`.
 pub static GRAPH_REQUESTS: MetricSpec = MetricSpec {
     name: "entra_graph_requests_total",
@@ -94,6 +104,7 @@ pub static METRICS: &[&MetricSpec] = &[
     &COLLECTOR_UP,
     &COLLECTOR_DURATION,
     &COLLECTOR_LAST_SUCCESS,
+    &COLLECTOR_INTERVAL,
     &GRAPH_REQUESTS,
     &GRAPH_RETRIES,
     &REPORTS_BUDGET_WAIT,
