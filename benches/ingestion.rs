@@ -47,7 +47,10 @@ async fn bench() {
             name: Some("bench".into()),
             tenant_id: Some(sim.tenant().tenant_id.clone()),
             client_id: Some(graph_sim::DEMO_CLIENT_ID.into()),
-            client_secret: Some(graph_sim::DEMO_CLIENT_SECRET.into()),
+            auth: entra_exporter::config::FileAuth {
+                client_secret: Some(graph_sim::DEMO_CLIENT_SECRET.into()),
+                ..Default::default()
+            },
             authority_host: Some(url.clone()),
             graph_base_url: Some(url),
             ..FileTenant::default()

@@ -33,6 +33,23 @@ pub struct Args {
     #[arg(long = "web.listen-address", env = "ENTRA_EXPORTER_LISTEN_ADDRESS")]
     pub listen_address: Option<SocketAddr>,
 
+    /// This replica's index when tenants are split across replicas (a StatefulSet's pod
+    /// ordinal). Each replica watches the tenants whose id hashes to its index.
+    #[arg(
+        long = "shard.index",
+        env = "ENTRA_EXPORTER_SHARD_INDEX",
+        requires = "shard_count"
+    )]
+    pub shard_index: Option<u32>,
+
+    /// How many replicas share the tenants; 1 (or unset) watches them all.
+    #[arg(
+        long = "shard.count",
+        env = "ENTRA_EXPORTER_SHARD_COUNT",
+        requires = "shard_index"
+    )]
+    pub shard_count: Option<u32>,
+
     /// Log filter, e.g. `info` or `entra_exporter=debug`.
     #[arg(
         long = "log.level",
@@ -82,16 +99,22 @@ pub fn main() -> ExitCode {
     if args.config_check {
         return match load_config(&args) {
             Ok(c) => {
-                println!(
-                    "configuration is valid: {} tenant(s), collectors enabled: {}",
-                    c.tenants.len(),
-                    c.collectors
+                println!("configuration is valid: {} tenant(s)", c.tenants.len());
+                for t in &c.tenants {
+                    let enabled: Vec<&str> = t
+                        .collectors
                         .iter()
                         .filter(|c| c.enabled)
                         .map(|c| c.name)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
+                        .collect();
+                    println!(
+                        "  {}: credential {} ({}); collectors: {}",
+                        t.label,
+                        t.credential.mode(),
+                        t.credential_reason,
+                        enabled.join(", ")
+                    );
+                }
                 ExitCode::SUCCESS
             }
             Err(e) => {
@@ -216,6 +239,10 @@ fn load_config(args: &Args) -> Result<Config, crate::config::ConfigError> {
     };
     let overrides = Overrides {
         listen_address: args.listen_address,
+        shard: match (args.shard_index, args.shard_count) {
+            (Some(index), Some(count)) => Some(crate::config::Shard { index, count }),
+            _ => None,
+        },
     };
     Config::resolve(file, &|name| std::env::var(name).ok(), &overrides)
 }

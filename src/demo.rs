@@ -26,7 +26,10 @@ pub fn config_for(base_url: &str, listen_address: SocketAddr) -> Result<Config, 
             name: Some("demo".into()),
             tenant_id: Some(graph_sim::DEMO_TENANT_ID.into()),
             client_id: Some(graph_sim::DEMO_CLIENT_ID.into()),
-            client_secret: Some(graph_sim::DEMO_CLIENT_SECRET.into()),
+            auth: crate::config::FileAuth {
+                client_secret: Some(graph_sim::DEMO_CLIENT_SECRET.into()),
+                ..Default::default()
+            },
             authority_host: Some(url(base_url)?),
             graph_base_url: Some(url(base_url)?),
             ..FileTenant::default()
@@ -41,6 +44,7 @@ pub fn config_for(base_url: &str, listen_address: SocketAddr) -> Result<Config, 
     };
     let overrides = Overrides {
         listen_address: Some(listen_address),
+        ..Overrides::default()
     };
     Ok(Config::resolve(file, &|_| None, &overrides)?)
 }

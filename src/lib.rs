@@ -25,7 +25,7 @@ use std::time::Instant;
 
 use tokio::net::TcpListener;
 
-use auth::{ClientSecretSource, TokenProvider};
+use auth::TokenProvider;
 use config::Config;
 use graph::GraphClient;
 use runtime::{CollectorState, Job, Snapshots};
@@ -51,9 +51,9 @@ pub enum RunError {
     /// The HTTP client could not be built (TLS roots, say).
     #[error("cannot build the HTTP client: {0}")]
     HttpClient(String),
-    /// A tenant's token URL could not be built from its authority and tenant id.
-    #[error("tenant {tenant}: cannot build the token URL: {reason}")]
-    TokenUrl {
+    /// A tenant's credential could not be set up (its token URL or HTTP client).
+    #[error("tenant {tenant}: cannot set up the credential: {reason}")]
+    Credential {
         /// Tenant label.
         tenant: String,
         /// Why.
@@ -77,7 +77,7 @@ pub async fn run(
     let mut jobs = Vec::new();
     for tenant in &config.tenants {
         let graph = graph_client(&http, &config, tenant, &telemetry)?;
-        for settings in config.collectors.iter().filter(|c| c.enabled) {
+        for settings in tenant.collectors.iter().filter(|c| c.enabled) {
             let Some(info) = collectors::info(settings.name) else {
                 continue;
             };
@@ -122,7 +122,11 @@ pub async fn run(
 
 /// The HTTP client shared by every tenant's token and Graph requests.
 pub fn http_client(config: &Config) -> Result<reqwest::Client, RunError> {
-    reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder();
+    for root in &config.graph.extra_roots {
+        builder = builder.add_root_certificate(root.clone());
+    }
+    builder
         .user_agent(USER_AGENT)
         .connect_timeout(config.graph.timeout)
         // Graph does not redirect; refusing redirects keeps the token on the configured host.
@@ -138,12 +142,20 @@ pub fn graph_client(
     tenant: &config::TenantConfig,
     telemetry: &Telemetry,
 ) -> Result<Arc<GraphClient>, RunError> {
-    let source = ClientSecretSource::new(http.clone(), tenant).map_err(|e| RunError::TokenUrl {
-        tenant: tenant.label.clone(),
-        reason: e.to_string(),
+    let source = auth::source_for(http, tenant, config.graph.timeout).map_err(|reason| {
+        RunError::Credential {
+            tenant: tenant.label.clone(),
+            reason,
+        }
     })?;
+    tracing::info!(
+        tenant = %tenant.label,
+        credential = source.kind(),
+        why = %tenant.credential_reason,
+        "using credential"
+    );
     let tokens = Arc::new(TokenProvider::new(
-        Box::new(source),
+        source,
         tenant.label.clone(),
         telemetry.clone(),
     ));

@@ -23,7 +23,7 @@ fn write_config(dir: &Path, sim: &SimHandle, label: &str, max_retries: u32) -> s
         &path,
         format!(
             "graph:\n  max_retries: {max_retries}\n  max_backoff: 100ms\n  reports_budget:\n    requests: 5\n    window: 1s\n\
-             tenants:\n  - name: {label}\n    tenant_id: {}\n    client_id: {}\n    client_secret: {}\n    authority_host: {}\n    graph_base_url: {}\n",
+             tenants:\n  - name: {label}\n    tenant_id: {}\n    client_id: {}\n    auth:\n      client_secret: {}\n    authority_host: {}\n    graph_base_url: {}\n",
             sim.tenant().tenant_id,
             graph_sim::DEMO_CLIENT_ID,
             graph_sim::DEMO_CLIENT_SECRET,

@@ -530,9 +530,7 @@ async fn served_families_are_exactly_the_documented_ones() {
         graph_sim::DEMO_CLIENT_ID,
         graph_sim::DEMO_CLIENT_SECRET,
     );
-    for c in &mut config.collectors {
-        c.enabled = true;
-    }
+    config.update_collectors(|c| c.enabled = true);
     // An hour of activity-log history, so that every counter has events.
     config.activity.initial_lookback = Duration::from_secs(3600);
     let exporter = Exporter::start(config).await;

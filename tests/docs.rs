@@ -1,5 +1,6 @@
-//! Keeps `docs/metrics.md` honest: its generated table must equal what the metric specs in
-//! the code say. `UPDATE_DOCS=1 cargo test --test docs` rewrites the table from the code.
+//! Keeps `docs/metrics.md` and the permission table in `docs/authentication.md` honest: their
+//! generated tables must equal what the metric specs in the code say.
+//! `UPDATE_DOCS=1 cargo test --test docs` rewrites the tables from the code.
 
 use std::path::Path;
 
@@ -37,25 +38,74 @@ fn generated_table() -> String {
     out
 }
 
-#[test]
-fn metrics_doc_matches_the_code() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/metrics.md");
-    let doc = std::fs::read_to_string(&path).expect("docs/metrics.md exists");
-    let (Some(start), Some(end)) = (doc.find(BEGIN), doc.find(END)) else {
-        panic!("docs/metrics.md lacks the generated-table markers:\n{BEGIN}\n{END}");
+/// Checks (or, with `UPDATE_DOCS`, rewrites) the text between `begin` and `end` in `doc`.
+fn check_generated(doc: &str, begin: &str, end: &str, expected: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(doc);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{doc}: {e}"));
+    let (Some(start), Some(stop)) = (text.find(begin), text.find(end)) else {
+        panic!("{doc} lacks the generated-table markers:\n{begin}\n{end}");
     };
-    let current = &doc[start + BEGIN.len()..end];
-    let expected = generated_table();
+    let current = &text[start + begin.len()..stop];
     if current != expected {
         if std::env::var_os("UPDATE_DOCS").is_some() {
-            let updated = format!("{}{BEGIN}{expected}{}", &doc[..start], &doc[end..]);
-            std::fs::write(&path, updated).expect("write docs/metrics.md");
+            let updated = format!("{}{begin}{expected}{}", &text[..start], &text[stop..]);
+            std::fs::write(&path, updated).unwrap_or_else(|e| panic!("write {doc}: {e}"));
             return;
         }
         panic!(
-            "docs/metrics.md is out of date with the metric specs; run `UPDATE_DOCS=1 cargo test --test docs`.\nExpected table:\n{expected}"
+            "{doc} is out of date with the code; run `UPDATE_DOCS=1 cargo test --test docs`.\nExpected table:\n{expected}"
         );
     }
+}
+
+#[test]
+fn metrics_doc_matches_the_code() {
+    check_generated("docs/metrics.md", BEGIN, END, &generated_table());
+}
+
+/// Each collector with the union of the permissions its metrics need.
+fn generated_permissions() -> String {
+    let mut out = String::from(
+        "\n| Collector | On by default | Application permissions | What it reads |\n|---|---|---|---|\n",
+    );
+    for info in entra_exporter::collectors::REGISTRY {
+        let mut permissions: Vec<&str> = Vec::new();
+        let mut sources: Vec<&str> = Vec::new();
+        for m in info.metrics {
+            for p in m.permission.split(", ").filter(|p| *p != "-") {
+                if !permissions.contains(&p) {
+                    permissions.push(p);
+                }
+            }
+            for s in m.source.split(", ").filter(|s| *s != "-") {
+                if !sources.contains(&s) {
+                    sources.push(s);
+                }
+            }
+        }
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            info.name,
+            if info.default_enabled { "yes" } else { "no" },
+            permissions.join(", "),
+            sources
+                .iter()
+                .map(|s| format!("`{}`", s.replace('|', "\\|")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    out
+}
+
+#[test]
+fn permission_table_matches_the_code() {
+    check_generated(
+        "docs/authentication.md",
+        "<!-- BEGIN GENERATED PERMISSIONS TABLE: edit the MetricSpecs in src/, then run `UPDATE_DOCS=1 cargo test --test docs` -->",
+        "<!-- END GENERATED PERMISSIONS TABLE -->",
+        &generated_permissions(),
+    );
 }
 
 #[test]

@@ -1,5 +1,7 @@
 //! Client credentials with a client secret (reference §11.1).
 
+use std::time::Duration;
+
 use super::oauth::request_token;
 use super::{AccessToken, BoxFuture, TokenError, TokenSource};
 use crate::config::{Secret, TenantConfig};
@@ -16,19 +18,28 @@ pub struct ClientSecretSource {
     secret: Secret,
     /// `{graph root}/.default`.
     scope: String,
+    /// Per-request timeout.
+    timeout: Duration,
     /// Tenant label, for errors.
     tenant: String,
 }
 
 impl ClientSecretSource {
     /// A source for `tenant`'s configured secret.
-    pub fn new(http: reqwest::Client, tenant: &TenantConfig) -> Result<Self, url::ParseError> {
+    pub fn new(
+        http: reqwest::Client,
+        tenant: &TenantConfig,
+        client_id: &str,
+        secret: &Secret,
+        timeout: Duration,
+    ) -> Result<Self, url::ParseError> {
         Ok(ClientSecretSource {
             http,
             token_url: tenant.token_url()?,
-            client_id: tenant.client_id.clone(),
-            secret: tenant.client_secret.clone(),
+            client_id: client_id.to_owned(),
+            secret: secret.clone(),
             scope: tenant.scope(),
+            timeout,
             tenant: tenant.label.clone(),
         })
     }
@@ -43,7 +54,14 @@ impl TokenSource for ClientSecretSource {
                 ("client_secret", self.secret.expose()),
                 ("scope", self.scope.as_str()),
             ];
-            request_token(&self.http, &self.token_url, &form, &self.tenant).await
+            request_token(
+                &self.http,
+                &self.token_url,
+                &form,
+                self.timeout,
+                &self.tenant,
+            )
+            .await
         })
     }
 

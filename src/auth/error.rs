@@ -31,6 +31,15 @@ pub enum TokenError {
         /// What was wrong with it.
         reason: String,
     },
+    /// The credential itself could not be used: an unreadable or expired certificate, a
+    /// missing federated token file.
+    #[error("credential for tenant {tenant} cannot be used: {reason}")]
+    Credential {
+        /// Tenant label.
+        tenant: String,
+        /// What is wrong and what to do.
+        reason: String,
+    },
     /// No response: DNS, connection, TLS or timeout.
     #[error("token endpoint for tenant {tenant} unreachable: {reason}")]
     Unreachable {
@@ -46,6 +55,9 @@ impl TokenError {
     pub fn is_transient(&self) -> bool {
         match self {
             TokenError::Unreachable { .. } => true,
+            // A mounted file being rotated may be readable at the next attempt; until then a
+            // still-valid token keeps working.
+            TokenError::Credential { .. } => true,
             TokenError::Malformed { status, .. } => *status >= 500 || *status == 429,
             TokenError::Rejected { status, .. } => *status >= 500 || *status == 429,
         }
@@ -63,16 +75,18 @@ impl TokenError {
 /// Advice for the AADSTS codes a daemon meets (reference §11.4).
 pub fn hint_for(code: u64) -> &'static str {
     match code {
-        7000215 => "the client secret is wrong: use the secret's Value, not its Secret ID (tenants[].client_secret, client_secret_file or AZURE_CLIENT_SECRET)",
+        7000215 => "the client secret is wrong: use the secret's Value, not its Secret ID (tenants[].auth.client_secret_file or AZURE_CLIENT_SECRET)",
         7000222 => "the client secret has expired: add a new secret to the app registration and update the exporter's secret",
-        7000218 => "no client secret or assertion was sent: configure tenants[].client_secret_file or AZURE_CLIENT_SECRET",
+        7000218 => "no client secret or assertion was sent: configure tenants[].auth (see docs/configuration.md)",
         700016 => "the client id is not an application in this tenant: check tenants[].client_id / AZURE_CLIENT_ID and tenant_id",
         90002 => "the tenant was not found: check tenants[].tenant_id / AZURE_TENANT_ID and the cloud",
         900023 => "the tenant id is not a GUID or domain: check tenants[].tenant_id",
         70011 => "the scope is invalid: check tenants[].cloud and graph_base_url; the scope is <graph root>/.default",
         9001023 => "the client-credentials grant needs a specific tenant, not common/organizations/consumers",
         500011 => "Microsoft Graph is not available in this tenant or cloud: check tenants[].cloud",
-        700027 | 700024 => "the client assertion was refused: check the certificate and the clock",
+        700027 => "the certificate was refused: upload this certificate (its thumbprint is in the log at start-up) to the app registration's Certificates & secrets, or renew it if it expired",
+        700024 => "the client assertion is outside its valid time range: check this host's clock (NTP)",
+        70021 => "no federated credential on the app matches this token's issuer, subject and audience: add one under Certificates & secrets > Federated credentials (issuer = the cluster's OIDC issuer URL, subject = system:serviceaccount:<namespace>:<service account>)",
         _ => "",
     }
 }

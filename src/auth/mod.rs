@@ -1,13 +1,18 @@
 //! Access tokens for Microsoft Graph.
 //!
-//! A [`TokenSource`] knows one way of getting a token (client secret today; certificates,
-//! workload identity and managed identity plug in beside it). A [`TokenProvider`] wraps any
-//! source with what every credential type needs: a cache, refresh shortly before expiry, and a
-//! single request in flight however many callers wait.
+//! A [`TokenSource`] knows one way of getting a token: client secret, certificate, workload
+//! identity federation or managed identity ([`source_for`] picks the one a tenant's config
+//! names). A [`TokenProvider`] wraps any source with what every credential type needs: a
+//! cache, refresh shortly before expiry, and a single request in flight however many callers
+//! wait.
 
+pub mod certificate;
+mod client_certificate;
 mod client_secret;
 mod error;
+mod managed_identity;
 mod oauth;
+mod workload_identity;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -18,10 +23,13 @@ use tokio::sync::Mutex;
 // tokio's clock, so tests can pause and advance time through a token's lifetime.
 use tokio::time::Instant;
 
+pub use client_certificate::ClientCertificateSource;
 pub use client_secret::ClientSecretSource;
 pub use error::TokenError;
+pub use managed_identity::ManagedIdentitySource;
+pub use workload_identity::WorkloadIdentitySource;
 
-use crate::config::Secret;
+use crate::config::{Credential, Secret, TenantConfig};
 use crate::telemetry::Telemetry;
 
 /// A boxed future, so token sources can be trait objects.
@@ -42,6 +50,41 @@ pub trait TokenSource: Send + Sync {
     fn fetch(&self) -> BoxFuture<'_, Result<AccessToken, TokenError>>;
     /// Short name of the credential type for logs, e.g. `client_secret`.
     fn kind(&self) -> &'static str;
+}
+
+/// The token source for `tenant`'s configured credential.
+pub fn source_for(
+    http: &reqwest::Client,
+    tenant: &TenantConfig,
+    timeout: Duration,
+) -> Result<Box<dyn TokenSource>, String> {
+    let url_error = |e: url::ParseError| format!("cannot build the token URL: {e}");
+    let http = http.clone();
+    Ok(match &tenant.credential {
+        Credential::ClientSecret { client_id, secret } => Box::new(
+            ClientSecretSource::new(http, tenant, client_id, secret, timeout).map_err(url_error)?,
+        ),
+        Credential::ClientCertificate {
+            client_id,
+            certificate,
+        } => Box::new(
+            ClientCertificateSource::new(http, tenant, client_id, certificate, timeout)
+                .map_err(url_error)?,
+        ),
+        Credential::WorkloadIdentity {
+            client_id,
+            token_file,
+        } => Box::new(
+            WorkloadIdentitySource::new(http, tenant, client_id, token_file.clone(), timeout)
+                .map_err(url_error)?,
+        ),
+        Credential::ManagedIdentity(identity) => Box::new(ManagedIdentitySource::new(
+            identity.clone(),
+            &tenant.graph_root,
+            timeout,
+            tenant.label.clone(),
+        )?),
+    })
 }
 
 /// Refresh when less than this fraction of a token's lifetime remains...
@@ -83,7 +126,6 @@ pub struct TokenProvider {
 impl TokenProvider {
     /// Wraps `source` for `tenant`.
     pub fn new(source: Box<dyn TokenSource>, tenant: String, telemetry: Telemetry) -> Self {
-        tracing::info!(tenant = %tenant, credential = source.kind(), "using credential");
         TokenProvider {
             source,
             state: Mutex::new(State::default()),

@@ -9,11 +9,18 @@ use super::error::hint_for;
 use super::{AccessToken, TokenError};
 use crate::config::Secret;
 
+/// `client_assertion_type` for certificate and federated assertions (reference §11.2).
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
 #[derive(Deserialize)]
 struct TokenResponse {
     access_token: String,
-    /// A number in v2 responses; accepted as a string too, as managed identity sends it.
-    expires_in: NumberOrString,
+    /// A number in v2 responses; a string from IMDS (reference §11.6).
+    #[serde(default)]
+    expires_in: Option<NumberOrString>,
+    /// Unix seconds as a string; the only lifetime the App Service endpoint sends (§11.7).
+    #[serde(default)]
+    expires_on: Option<NumberOrString>,
 }
 
 #[derive(Deserialize)]
@@ -37,11 +44,13 @@ pub async fn request_token(
     http: &reqwest::Client,
     url: &url::Url,
     form: &[(&str, &str)],
+    timeout: Duration,
     tenant: &str,
 ) -> Result<AccessToken, TokenError> {
     let response = http
         .post(url.clone())
         .form(form)
+        .timeout(timeout)
         .send()
         .await
         .map_err(|e| TokenError::Unreachable {
@@ -73,12 +82,21 @@ pub fn parse_token_response(
     if (200..300).contains(&status) {
         let t: TokenResponse = serde_json::from_slice(body)
             .map_err(|e| malformed(format!("not a token response: {e}")))?;
-        let seconds = match t.expires_in {
-            NumberOrString::Number(n) => n,
+        let number = |field: &str, value: NumberOrString| match value {
+            NumberOrString::Number(n) => Ok(n),
             NumberOrString::Text(s) => s
                 .trim()
-                .parse()
-                .map_err(|_| malformed(format!("expires_in {s:?} is not a number")))?,
+                .parse::<f64>()
+                .map_err(|_| malformed(format!("{field} {s:?} is not a number"))),
+        };
+        let seconds = match (t.expires_in, t.expires_on) {
+            (Some(v), _) => number("expires_in", v)?,
+            (None, Some(v)) => number("expires_on", v)? - crate::runtime::unix_now(),
+            (None, None) => {
+                return Err(malformed(
+                    "token response has neither expires_in nor expires_on".into(),
+                ))
+            }
         };
         if !seconds.is_finite() || seconds <= 0.0 || t.access_token.is_empty() {
             return Err(malformed(format!(

@@ -2,13 +2,15 @@
 //! scrape, parse and compare with the simulator's ground truth.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod certs;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use entra_exporter::config::{Config, FileConfig, FileTenant, Overrides};
+use entra_exporter::config::{Config, FileAuth, FileConfig, FileTenant, Overrides};
 use graph_sim::{SimConfig, SimHandle, Simulator};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -43,31 +45,51 @@ pub fn fast_reports(config: SimConfig) -> SimConfig {
 
 /// Runs only the named collectors.
 pub fn only(mut config: Config, collectors: &[&str]) -> Config {
-    for c in &mut config.collectors {
-        c.enabled = collectors.contains(&c.name);
-    }
+    config.update_collectors(|c| c.enabled = collectors.contains(&c.name));
     config
 }
 
 /// An exporter config pointing one tenant labelled `label` at `sim`, with fast retries.
 pub fn config_for(sim: &SimHandle, label: &str, client_id: &str, secret: &str) -> Config {
-    let url = url::Url::parse(sim.base_url()).unwrap();
-    let file = FileConfig {
-        tenants: vec![FileTenant {
-            name: Some(label.to_string()),
-            tenant_id: Some(sim.tenant().tenant_id.clone()),
-            client_id: Some(client_id.to_string()),
+    let tenant = FileTenant {
+        auth: FileAuth {
             client_secret: Some(secret.to_string()),
-            authority_host: Some(url.clone()),
-            graph_base_url: Some(url),
-            ..FileTenant::default()
-        }],
+            ..FileAuth::default()
+        },
+        ..tenant_at(sim, label, client_id)
+    };
+    config_with(vec![tenant])
+}
+
+/// A tenant entry pointing at `sim`, without a credential.
+pub fn tenant_at(sim: &SimHandle, label: &str, client_id: &str) -> FileTenant {
+    let url = url::Url::parse(sim.base_url()).unwrap();
+    FileTenant {
+        name: Some(label.to_string()),
+        tenant_id: Some(sim.tenant().tenant_id.clone()),
+        client_id: Some(client_id.to_string()),
+        authority_host: Some(url.clone()),
+        graph_base_url: Some(url),
+        ..FileTenant::default()
+    }
+}
+
+/// A config for `tenants` with the tests' fast retries and reports budget.
+pub fn config_with(tenants: Vec<FileTenant>) -> Config {
+    config_with_env(tenants, &|_| None)
+}
+
+/// [`config_with`], with `env` standing in for the process environment.
+pub fn config_with_env(tenants: Vec<FileTenant>, env: &dyn Fn(&str) -> Option<String>) -> Config {
+    let file = FileConfig {
+        tenants,
         ..FileConfig::default()
     };
     let overrides = Overrides {
         listen_address: Some("127.0.0.1:0".parse().unwrap()),
+        ..Overrides::default()
     };
-    let mut config = Config::resolve(file, &|_| None, &overrides).unwrap();
+    let mut config = Config::resolve(file, env, &overrides).unwrap();
     config.graph.initial_backoff = Duration::from_millis(20);
     config.graph.max_backoff = Duration::from_millis(200);
     config.graph.timeout = Duration::from_secs(5);
@@ -80,9 +102,7 @@ pub fn config_for(sim: &SimHandle, label: &str, client_id: &str, secret: &str) -
 
 /// Sets every collector's interval.
 pub fn with_interval(mut config: Config, interval: Duration) -> Config {
-    for c in &mut config.collectors {
-        c.interval = interval;
-    }
+    config.update_collectors(|c| c.interval = interval);
     config
 }
 

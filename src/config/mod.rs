@@ -2,12 +2,14 @@
 //! merged and validated once at start-up into a [`Config`] the rest of the exporter trusts.
 //!
 //! Precedence, highest first: command-line flags (and their `ENTRA_EXPORTER_*` variables),
-//! the config file, the Azure SDK variables (`AZURE_TENANT_ID`, `AZURE_CLIENT_ID`,
-//! `AZURE_CLIENT_SECRET`, `AZURE_AUTHORITY_HOST`), then [`defaults`]. The Azure variables fill
-//! in fields of the one tenant a single-tenant setup has; with several tenants each must be
-//! spelled out in the file, because one set of variables cannot describe several apps.
+//! the config file, the Azure SDK variables ([`auth::APP_ENV`], [`auth::HOST_ENV`]), then
+//! [`defaults`]. The app variables fill in fields of the one tenant a single-tenant setup has;
+//! with several tenants each must be spelled out in the file, because one set of variables
+//! cannot describe several apps. Credentials are resolved in [`auth`].
 //!
 //! Decoding is strict: an unknown key is an error that names the key and its line.
+
+mod auth;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -19,6 +21,12 @@ use serde::{Deserialize, Deserializer};
 use url::Url;
 
 use crate::collectors;
+
+pub use auth::{
+    AssertionForm, AuthMode, CertificateCredential, Credential, FileAuth, FileManagedIdentity,
+    ManagedIdentity, ManagedIdentityEndpoint, UserAssignedIdentity, APP_ENV, HOST_ENV,
+    IMDS_ENDPOINT,
+};
 
 /// Every default in one place; `docs/configuration.md` documents the same values.
 pub mod defaults {
@@ -256,6 +264,8 @@ pub struct FileGraph {
     /// Pacing of requests to the identity-and-access reports service.
     #[serde(default)]
     pub reports_budget: FileBudget,
+    /// PEM file of extra CA certificates to trust, e.g. a TLS-inspecting proxy's.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// `graph.reports_budget:` section.
@@ -277,12 +287,12 @@ pub struct FileTenant {
     pub name: Option<String>,
     /// Directory (tenant) id or verified domain.
     pub tenant_id: Option<String>,
-    /// Application (client) id of the exporter's app registration.
+    /// Application (client) id of the exporter's app registration; for a managed identity,
+    /// the client id of a user-assigned identity.
     pub client_id: Option<String>,
-    /// Client secret value (prefer `client_secret_file`).
-    pub client_secret: Option<String>,
-    /// File holding the client secret, e.g. a mounted Kubernetes secret.
-    pub client_secret_file: Option<PathBuf>,
+    /// How to sign in.
+    #[serde(default)]
+    pub auth: FileAuth,
     /// National cloud.
     pub cloud: Option<Cloud>,
     /// Authority host override, e.g. `https://login.microsoftonline.us/`.
@@ -291,6 +301,9 @@ pub struct FileTenant {
     /// Graph root override, e.g. a simulator's address.
     #[serde(default, deserialize_with = "url")]
     pub graph_base_url: Option<Url>,
+    /// Per-tenant collector settings, over the top-level `collectors:`.
+    #[serde(default)]
+    pub collectors: BTreeMap<String, FileCollector>,
 }
 
 /// One entry of `collectors:`.
@@ -368,6 +381,31 @@ impl FileConfig {
 pub struct Overrides {
     /// `--web.listen-address`.
     pub listen_address: Option<SocketAddr>,
+    /// `--shard.index` / `--shard.count`: watch only this replica's share of the tenants.
+    pub shard: Option<Shard>,
+}
+
+/// One replica's share of the tenants when a deployment is split across several processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// This replica's index, from 0 (a StatefulSet's pod ordinal).
+    pub index: u32,
+    /// How many replicas share the tenants.
+    pub count: u32,
+}
+
+impl Shard {
+    /// Whether `tenant_id` belongs to this shard. The hash (FNV-1a, 64-bit, of the lower-cased
+    /// tenant id) is fixed, so every replica agrees without talking to the others, and a tenant
+    /// only moves when the replica count changes.
+    pub fn owns(&self, tenant_id: &str) -> bool {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in tenant_id.to_ascii_lowercase().bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        hash % u64::from(self.count.max(1)) == u64::from(self.index)
+    }
 }
 
 /// The validated configuration.
@@ -379,14 +417,25 @@ pub struct Config {
     pub ready_deadline: Duration,
     /// Graph client behaviour.
     pub graph: GraphOptions,
-    /// Tenants to watch; never empty.
+    /// Tenants this replica watches; empty only when sharding left it none.
     pub tenants: Vec<TenantConfig>,
-    /// Every known collector with its resolved settings.
+    /// Every known collector with its settings from the top-level `collectors:`; each
+    /// tenant's own list ([`TenantConfig::collectors`]) is what runs.
     pub collectors: Vec<CollectorSettings>,
     /// Caps on breakdown label values.
     pub breakdowns: BreakdownLimits,
     /// Incremental reading of the activity logs.
     pub activity: ActivityOptions,
+}
+
+impl Config {
+    /// Applies `f` to the top-level collector settings and to every tenant's.
+    pub fn update_collectors(&mut self, mut f: impl FnMut(&mut CollectorSettings)) {
+        self.collectors.iter_mut().for_each(&mut f);
+        for t in &mut self.tenants {
+            t.collectors.iter_mut().for_each(&mut f);
+        }
+    }
 }
 
 /// How many distinct values a breakdown label may take before the rest are summed into
@@ -473,6 +522,8 @@ pub struct GraphOptions {
     pub max_body_bytes: u64,
     /// Pacing of the identity-and-access reports service per tenant; `None` = no pacing.
     pub reports_budget: Option<Budget>,
+    /// Extra trusted CA certificates, besides the built-in roots.
+    pub extra_roots: Vec<reqwest::Certificate>,
 }
 
 impl Default for GraphOptions {
@@ -488,6 +539,7 @@ impl Default for GraphOptions {
                 requests: defaults::REPORTS_BUDGET_REQUESTS,
                 window: defaults::REPORTS_BUDGET_WINDOW,
             }),
+            extra_roots: Vec::new(),
         }
     }
 }
@@ -499,10 +551,12 @@ pub struct TenantConfig {
     pub label: String,
     /// Tenant id or domain, as used in the token URL.
     pub tenant_id: String,
-    /// The exporter's application (client) id.
-    pub client_id: String,
-    /// The client secret.
-    pub client_secret: Secret,
+    /// How the exporter signs in to this tenant.
+    pub credential: Credential,
+    /// Why that credential was chosen, for the start-up log.
+    pub credential_reason: String,
+    /// Every known collector with this tenant's settings.
+    pub collectors: Vec<CollectorSettings>,
     /// Authority host, always with a trailing slash.
     pub authority_host: Url,
     /// Graph root, always with a trailing slash.
@@ -533,14 +587,6 @@ pub struct CollectorSettings {
     pub interval: Duration,
 }
 
-/// The Azure SDK variables this exporter honours.
-pub const AZURE_ENV: [&str; 4] = [
-    "AZURE_TENANT_ID",
-    "AZURE_CLIENT_ID",
-    "AZURE_CLIENT_SECRET",
-    "AZURE_AUTHORITY_HOST",
-];
-
 impl Config {
     /// Merges the file, the environment (looked up through `env`) and the overrides, and validates.
     pub fn resolve(
@@ -556,7 +602,7 @@ impl Config {
                 .map_err(|_| invalid("web.listen_address", "default does not parse"))?,
         };
 
-        let graph = GraphOptions {
+        let mut graph = GraphOptions {
             timeout: file.graph.timeout.unwrap_or(defaults::GRAPH_TIMEOUT),
             max_retries: file
                 .graph
@@ -591,13 +637,37 @@ impl Config {
                         .unwrap_or(defaults::REPORTS_BUDGET_WINDOW),
                 }),
             },
+            extra_roots: Vec::new(),
         };
+        if let Some(path) = &file.graph.ca_file {
+            let pem = std::fs::read(path).map_err(|e| {
+                invalid(
+                    "graph.ca_file",
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            })?;
+            graph.extra_roots = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                invalid(
+                    "graph.ca_file",
+                    format!("{} holds no PEM certificates: {e}", path.display()),
+                )
+            })?;
+            if graph.extra_roots.is_empty() {
+                return Err(invalid(
+                    "graph.ca_file",
+                    format!("{} holds no PEM certificates", path.display()),
+                ));
+            }
+        }
         if graph.max_body_bytes < 1024 {
             return Err(invalid(
                 "graph.max_body_bytes",
                 "must be at least 1024 bytes; Graph pages are often several MiB",
             ));
         }
+
+        let collectors =
+            resolve_collectors(&defaults_of_registry(), file.collectors, "collectors")?;
 
         let mut file_tenants = file.tenants;
         let single = file_tenants.len() <= 1;
@@ -619,35 +689,16 @@ impl Config {
                     )
                 })?;
             validate_tenant_id(&tenant_id).map_err(|reason| invalid(key("tenant_id"), reason))?;
-            let client_id = t
-                .client_id
-                .or_else(|| from_env("AZURE_CLIENT_ID"))
-                .ok_or_else(|| {
-                    invalid(
-                        key("client_id"),
-                        "missing; set it in the config file or with AZURE_CLIENT_ID",
-                    )
-                })?;
-            let client_secret = match (t.client_secret, t.client_secret_file) {
-                (Some(_), Some(_)) => {
-                    return Err(invalid(
-                        key("client_secret"),
-                        "given both inline and as client_secret_file; keep one",
-                    ))
-                }
-                (Some(s), None) => Secret::new(s),
-                (None, Some(path)) => read_secret_file(&path)
-                    .map_err(|reason| invalid(key("client_secret_file"), reason))?,
-                (None, None) => from_env("AZURE_CLIENT_SECRET").map(Secret::new).ok_or_else(|| {
-                    invalid(
-                        key("client_secret"),
-                        "missing; set client_secret_file (or client_secret) in the config file, or AZURE_CLIENT_SECRET",
-                    )
-                })?,
-            };
-            if client_secret.expose().trim().is_empty() {
-                return Err(invalid(key("client_secret"), "is empty"));
-            }
+            let client_id = t.client_id.or_else(|| from_env("AZURE_CLIENT_ID"));
+            let (credential, credential_reason) = auth::resolve(
+                t.auth,
+                &auth::Inputs {
+                    client_id,
+                    app_env: &from_env,
+                    host_env: &env,
+                    prefix: format!("tenants[{i}]."),
+                },
+            )?;
 
             let cloud = t.cloud.unwrap_or(defaults::CLOUD);
             let authority_host = match t.authority_host {
@@ -677,32 +728,28 @@ impl Config {
                     format!("tenant name {label:?} is used twice; names become the `tenant` label and must be unique"),
                 ));
             }
+            let collectors = resolve_collectors(&collectors, t.collectors, &key("collectors"))?;
             tenants.push(TenantConfig {
                 label,
                 tenant_id,
-                client_id,
-                client_secret,
+                credential,
+                credential_reason,
+                collectors,
                 authority_host: with_trailing_slash(authority_host),
                 graph_root: with_trailing_slash(graph_root),
             });
         }
-
-        let mut settings = file.collectors;
-        let mut collectors = Vec::new();
-        for info in collectors::REGISTRY {
-            let s = settings.remove(info.name).unwrap_or_default();
-            collectors.push(CollectorSettings {
-                name: info.name,
-                enabled: s.enabled.unwrap_or(info.default_enabled),
-                interval: s.interval.unwrap_or(info.default_interval),
-            });
-        }
-        if let Some(unknown) = settings.keys().next() {
-            let known: Vec<&str> = collectors::REGISTRY.iter().map(|c| c.name).collect();
-            return Err(invalid(
-                format!("collectors.{unknown}"),
-                format!("unknown collector; known collectors: {}", known.join(", ")),
-            ));
+        if let Some(shard) = overrides.shard {
+            if shard.count == 0 || shard.index >= shard.count {
+                return Err(invalid(
+                    "--shard.index",
+                    format!(
+                        "{} is not below --shard.count {}; indexes run from 0 to count - 1",
+                        shard.index, shard.count
+                    ),
+                ));
+            }
+            tenants.retain(|t| shard.owns(&t.tenant_id));
         }
 
         let b = file.breakdowns;
@@ -763,6 +810,45 @@ impl Config {
     }
 }
 
+/// Each registered collector with its built-in default settings.
+fn defaults_of_registry() -> Vec<CollectorSettings> {
+    collectors::REGISTRY
+        .iter()
+        .map(|info| CollectorSettings {
+            name: info.name,
+            enabled: info.default_enabled,
+            interval: info.default_interval,
+        })
+        .collect()
+}
+
+/// `base` with the settings in `file` applied over it; `key` names the section in errors.
+fn resolve_collectors(
+    base: &[CollectorSettings],
+    mut file: BTreeMap<String, FileCollector>,
+    key: &str,
+) -> Result<Vec<CollectorSettings>, ConfigError> {
+    let resolved = base
+        .iter()
+        .map(|b| {
+            let s = file.remove(b.name).unwrap_or_default();
+            CollectorSettings {
+                name: b.name,
+                enabled: s.enabled.unwrap_or(b.enabled),
+                interval: s.interval.unwrap_or(b.interval),
+            }
+        })
+        .collect();
+    if let Some(unknown) = file.keys().next() {
+        let known: Vec<&str> = base.iter().map(|c| c.name).collect();
+        return Err(invalid(
+            format!("{key}.{unknown}"),
+            format!("unknown collector; known collectors: {}", known.join(", ")),
+        ));
+    }
+    Ok(resolved)
+}
+
 fn validate_tenant_id(id: &str) -> Result<(), String> {
     let lower = id.to_ascii_lowercase();
     if matches!(lower.as_str(), "common" | "organizations" | "consumers") {
@@ -811,7 +897,7 @@ mod tests {
         Config::resolve(file, &no_env, &Overrides::default())
     }
 
-    const MINIMAL: &str = "tenants:\n  - tenant_id: contoso.onmicrosoft.com\n    client_id: c1\n    client_secret: s1\n";
+    const MINIMAL: &str = "tenants:\n  - tenant_id: contoso.onmicrosoft.com\n    client_id: c1\n    auth:\n      client_secret: s1\n";
 
     #[test]
     fn minimal_file_gets_defaults() {
@@ -842,8 +928,13 @@ mod tests {
         };
         let c = Config::resolve(FileConfig::default(), &env, &Overrides::default()).unwrap();
         let t = &c.tenants[0];
-        assert_eq!(t.client_id, "client");
-        assert_eq!(t.client_secret.expose(), "shh");
+        match &t.credential {
+            Credential::ClientSecret { client_id, secret } => {
+                assert_eq!(client_id, "client");
+                assert_eq!(secret.expose(), "shh");
+            }
+            other => panic!("expected a client secret, got {other:?}"),
+        }
         assert_eq!(
             t.token_url().unwrap().as_str(),
             "https://login.microsoftonline.us/7f3c2a10-5b4e-4c1d-9e8f-0a1b2c3d4e5f/oauth2/v2.0/token"
@@ -879,27 +970,55 @@ mod tests {
                 "config key collectors.nope: unknown collector; known collectors: credentials",
             ),
             (
-                "tenants:\n  - client_id: c\n    client_secret: s\n",
+                "tenants:\n  - client_id: c\n    auth:\n      client_secret: s\n",
                 "config key tenants[0].tenant_id: missing; set it in the config file or with AZURE_TENANT_ID",
             ),
             (
-                "tenants:\n  - tenant_id: common\n    client_id: c\n    client_secret: s\n",
+                "tenants:\n  - tenant_id: common\n    client_id: c\n    auth:\n      client_secret: s\n",
                 "AADSTS9001023",
             ),
             (
-                "tenants:\n  - tenant_id: x.com\n    client_id: c\n    client_secret: s\n    client_secret_file: /x\n",
-                "config key tenants[0].client_secret: given both inline and as client_secret_file",
+                "tenants:\n  - tenant_id: x.com\n    client_id: c\n    auth:\n      client_secret: s\n      client_secret_file: /x\n",
+                "config key tenants[0].auth.client_secret: given both inline and as tenants[0].auth.client_secret_file",
             ),
             (
-                "tenants:\n  - tenant_id: x.com\n    client_id: c\n    client_secret_file: /nonexistent/secret\n",
-                "config key tenants[0].client_secret_file: cannot read /nonexistent/secret",
+                "tenants:\n  - tenant_id: x.com\n    client_id: c\n    auth:\n      client_secret_file: /nonexistent/secret\n",
+                "config key tenants[0].auth.client_secret_file: cannot read /nonexistent/secret",
+            ),
+            (
+                "tenants:\n  - tenant_id: x.com\n    client_id: c\n    auth:\n      mode: client_certificate\n",
+                "config key tenants[0].auth.certificate_file: missing; auth.mode client_certificate needs auth.certificate_file, or AZURE_CLIENT_CERTIFICATE_PATH",
+            ),
+            (
+                "tenants:\n  - tenant_id: x.com\n    client_id: c\n    auth:\n      certificate_file: /nonexistent/cert.pem\n",
+                "config key tenants[0].auth.certificate_file: cannot read certificate file /nonexistent/cert.pem",
+            ),
+            (
+                "tenants:\n  - tenant_id: x.com\n    client_id: c\n    auth:\n      mode: workload_identity\n",
+                "config key tenants[0].auth.federated_token_file: missing; auth.mode workload_identity needs AZURE_FEDERATED_TOKEN_FILE",
+            ),
+            (
+                "tenants:\n  - tenant_id: x.com\n    auth:\n      client_secret: s\n",
+                "config key tenants[0].client_id: missing; a client secret needs the app registration's client id",
+            ),
+            (
+                "tenants:\n  - tenant_id: x.com\n    auth:\n      mode: managed_identity\n      managed_identity:\n        client_id: a\n        object_id: b\n",
+                "config key tenants[0].auth.managed_identity: give at most one of client_id, object_id and resource_id",
+            ),
+            (
+                "tenants:\n  - tenant_id: x.com\n    auth:\n      mode: password\n",
+                "unknown variant `password`",
+            ),
+            (
+                &format!("{MINIMAL}    collectors:\n      nope: {{}}\n"),
+                "config key tenants[0].collectors.nope: unknown collector",
             ),
             (
                 &format!("{MINIMAL}    graph_base_url: ftp://x\n"),
                 "must be an http(s) URL with a host",
             ),
             (
-                "tenants:\n  - tenant_id: a.com\n    client_id: c\n    client_secret: s\n  - tenant_id: a.com\n    client_id: d\n    client_secret: s\n",
+                "tenants:\n  - tenant_id: a.com\n    client_id: c\n    auth:\n      client_secret: s\n  - tenant_id: a.com\n    client_id: d\n    auth:\n      client_secret: s\n",
                 "config key tenants[1].name: tenant name \"a.com\" is used twice",
             ),
         ];
@@ -926,11 +1045,124 @@ mod tests {
         let path = dir.path().join("secret");
         std::fs::write(&path, "value-123\n").unwrap();
         let yaml = format!(
-            "tenants:\n  - tenant_id: x.com\n    client_id: c\n    client_secret_file: {}\n",
+            "tenants:\n  - tenant_id: x.com\n    client_id: c\n    auth:\n      client_secret_file: {}\n",
             path.display()
         );
         let c = resolve(&yaml).unwrap();
-        assert_eq!(c.tenants[0].client_secret.expose(), "value-123");
+        let Credential::ClientSecret { secret, .. } = &c.tenants[0].credential else {
+            panic!("expected a client secret");
+        };
+        assert_eq!(secret.expose(), "value-123");
         assert!(!format!("{c:?}").contains("value-123"));
+    }
+
+    /// `mode: auto` with only environment variables, as the Azure SDKs' default chain does.
+    fn auto_with(vars: &[(&str, &str)]) -> TenantConfig {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .chain([("AZURE_TENANT_ID".to_owned(), "x.com".to_owned())])
+            .collect();
+        let env = move |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let c = Config::resolve(FileConfig::default(), &env, &Overrides::default()).unwrap();
+        c.tenants.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn auto_follows_the_default_credential_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("token");
+        std::fs::write(&token, "eyJ").unwrap();
+        let token = token.to_str().unwrap();
+
+        let t = auto_with(&[
+            ("AZURE_CLIENT_ID", "c"),
+            ("AZURE_CLIENT_SECRET", "s"),
+            ("AZURE_FEDERATED_TOKEN_FILE", token),
+        ]);
+        assert_eq!(t.credential.mode(), "client_secret", "secret comes first");
+        assert!(t.credential_reason.contains("AZURE_CLIENT_SECRET"));
+
+        let t = auto_with(&[
+            ("AZURE_CLIENT_ID", "c"),
+            ("AZURE_FEDERATED_TOKEN_FILE", token),
+        ]);
+        assert_eq!(t.credential.mode(), "workload_identity");
+
+        let t = auto_with(&[]);
+        let Credential::ManagedIdentity(mi) = &t.credential else {
+            panic!("expected managed identity, got {:?}", t.credential);
+        };
+        assert!(
+            matches!(&mi.endpoint, ManagedIdentityEndpoint::Imds(u) if u.as_str() == IMDS_ENDPOINT)
+        );
+        assert_eq!(
+            mi.user_assigned, None,
+            "system-assigned without a client id"
+        );
+
+        let t = auto_with(&[
+            ("AZURE_CLIENT_ID", "uami"),
+            ("IDENTITY_ENDPOINT", "http://127.0.0.1:4141/msi/token"),
+            ("IDENTITY_HEADER", "h"),
+        ]);
+        let Credential::ManagedIdentity(mi) = &t.credential else {
+            panic!("expected managed identity");
+        };
+        assert!(matches!(
+            mi.endpoint,
+            ManagedIdentityEndpoint::AppService { .. }
+        ));
+        assert_eq!(
+            mi.user_assigned,
+            Some(UserAssignedIdentity::ClientId("uami".into())),
+            "AZURE_CLIENT_ID selects a user-assigned identity, as in the SDKs"
+        );
+    }
+
+    #[test]
+    fn tenants_override_collectors_one_by_one() {
+        let yaml = format!(
+            "collectors:\n  sign_ins:\n    enabled: false\n{MINIMAL}    collectors:\n      credentials:\n        interval: 5m\n  - tenant_id: b.com\n    client_id: c\n    auth:\n      client_secret: s\n    collectors:\n      sign_ins:\n        enabled: true\n"
+        );
+        let c = resolve(&yaml).unwrap();
+        let get = |t: usize, name: &str| {
+            c.tenants[t]
+                .collectors
+                .iter()
+                .find(|x| x.name == name)
+                .cloned()
+                .unwrap()
+        };
+        assert_eq!(get(0, "credentials").interval, Duration::from_secs(300));
+        assert!(!get(0, "sign_ins").enabled, "the top-level setting applies");
+        assert!(get(1, "sign_ins").enabled, "the tenant's own setting wins");
+    }
+
+    #[test]
+    fn shards_split_tenants_without_overlap() {
+        let ids: Vec<String> = (0..30).map(|i| format!("tenant{i}.example.com")).collect();
+        let mut owners = vec![0; ids.len()];
+        for index in 0..3 {
+            let shard = Shard { index, count: 3 };
+            for (i, id) in ids.iter().enumerate() {
+                if shard.owns(id) {
+                    owners[i] += 1;
+                }
+            }
+        }
+        assert!(owners.iter().all(|&n| n == 1), "{owners:?}");
+        let bad = Overrides {
+            shard: Some(Shard { index: 3, count: 3 }),
+            ..Overrides::default()
+        };
+        let file = FileConfig::parse(MINIMAL, Path::new("t.yaml")).unwrap();
+        let err = Config::resolve(file, &no_env, &bad)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("--shard.index: 3 is not below --shard.count 3"),
+            "{err}"
+        );
     }
 }
