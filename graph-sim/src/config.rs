@@ -6,6 +6,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::cert::SimCertificate;
 use crate::faults::FaultRule;
 use crate::reports_throttle::ReportsThrottleConfig;
 use crate::throttle::ThrottleConfig;
@@ -63,17 +64,31 @@ pub const DEFAULT_REQUEST_LOG_CAPACITY: usize = 100_000;
 pub const GRAPH_JSON_CONTENT_TYPE: &str =
     "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
 
+/// Audience of the tokens a workload identity federation exchange expects by default (§11.5:
+/// the projected service-account token's audience, and the default of a new federated
+/// identity credential).
+pub const DEFAULT_FEDERATED_AUDIENCE: &str = "api://AzureADTokenExchange";
+
+/// Audience of Graph tokens in the global cloud (§11.3, §12).
+pub const GLOBAL_GRAPH_AUDIENCE: &str = "https://graph.microsoft.com";
+
 /// An app registration that may obtain tokens from the simulated token endpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SimClient {
     /// The application (client) id sent as `client_id`.
     pub client_id: String,
-    /// The secret value the client must present.
+    /// The secret value the client must present. Empty: the app has no secret.
     pub secret: String,
     /// When true the secret is recognised but expired: AADSTS7000222 instead of a token.
     pub secret_expired: bool,
     /// Application permissions granted to the client; they become the token's `roles` claim.
     pub roles: Vec<String>,
+    /// Public certificates registered on the app; a client assertion signed with the matching
+    /// private key authenticates it (§11.2).
+    pub certificates: Vec<SimCertificate>,
+    /// Federated identity credentials: external tokens whose issuer, subject and audience
+    /// match one of these authenticate the app (§11.5).
+    pub federated: Vec<FederatedCredential>,
 }
 
 impl SimClient {
@@ -84,6 +99,8 @@ impl SimClient {
             secret: secret.into(),
             secret_expired: false,
             roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            certificates: Vec::new(),
+            federated: Vec::new(),
         }
     }
 
@@ -91,6 +108,132 @@ impl SimClient {
     pub fn demo() -> Self {
         Self::new(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, ALL_ROLES)
     }
+
+    /// The same client with `certificate` registered as well.
+    pub fn with_certificate(mut self, certificate: SimCertificate) -> Self {
+        self.certificates.push(certificate);
+        self
+    }
+
+    /// The same client with a federated identity credential added.
+    pub fn with_federated(mut self, credential: FederatedCredential) -> Self {
+        self.federated.push(credential);
+        self
+    }
+}
+
+/// A federated identity credential on an app registration (§11.5): which external tokens the
+/// app trusts. Entra compares all three fields case-sensitively.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FederatedCredential {
+    /// The external token's `iss`, e.g. an AKS cluster's OIDC issuer URL.
+    pub issuer: String,
+    /// The external token's `sub`, e.g. `system:serviceaccount:monitoring:entra-exporter`.
+    pub subject: String,
+    /// Accepted `aud` values; one must appear in the token.
+    pub audiences: Vec<String>,
+}
+
+impl FederatedCredential {
+    /// A credential for `issuer` and `subject` with the default audience
+    /// [`DEFAULT_FEDERATED_AUDIENCE`].
+    pub fn new(issuer: impl Into<String>, subject: impl Into<String>) -> Self {
+        Self {
+            issuer: issuer.into(),
+            subject: subject.into(),
+            audiences: vec![DEFAULT_FEDERATED_AUDIENCE.to_owned()],
+        }
+    }
+}
+
+/// A managed identity the simulated host (VM, App Service, Container App) carries (§11.6,
+/// §11.7). Its tokens are app-only tokens with the identity's client id as `appid`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimManagedIdentity {
+    /// The identity's client (application) id: `client_id` selects it.
+    pub client_id: String,
+    /// The service principal's object id: IMDS `object_id` / App Service `principal_id`
+    /// selects it.
+    pub object_id: String,
+    /// The ARM resource id (`/subscriptions/…/userAssignedIdentities/…`): IMDS `msi_res_id` /
+    /// App Service `mi_res_id` selects it.
+    pub resource_id: String,
+    /// True for the host's system-assigned identity (used when no selector is sent); false
+    /// for a user-assigned one.
+    pub system_assigned: bool,
+    /// Application permissions granted to the identity; they become the token's `roles`.
+    pub roles: Vec<String>,
+}
+
+impl SimManagedIdentity {
+    /// A system-assigned identity with the given roles.
+    pub fn system_assigned(
+        client_id: impl Into<String>,
+        object_id: impl Into<String>,
+        roles: &[&str],
+    ) -> Self {
+        let object_id = object_id.into();
+        Self {
+            client_id: client_id.into(),
+            resource_id: format!(
+                "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/sim/providers/Microsoft.Compute/virtualMachines/graph-sim-{object_id}"
+            ),
+            object_id,
+            system_assigned: true,
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+        }
+    }
+
+    /// A user-assigned identity with the given roles; its resource id ends in `name`.
+    pub fn user_assigned(
+        client_id: impl Into<String>,
+        object_id: impl Into<String>,
+        name: &str,
+        roles: &[&str],
+    ) -> Self {
+        Self {
+            client_id: client_id.into(),
+            object_id: object_id.into(),
+            resource_id: format!(
+                "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/sim/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}"
+            ),
+            system_assigned: false,
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+        }
+    }
+}
+
+/// The TLS identity of the main listener: with it the simulator serves HTTPS, so that a test
+/// can put it behind a proxy under the real host names of a cloud (§12).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SimTls {
+    /// The certificate chain, PEM, leaf first.
+    pub cert_pem: String,
+    /// The leaf's private key, PEM (PKCS#8, PKCS#1 or SEC1).
+    pub key_pem: String,
+}
+
+impl std::fmt::Debug for SimTls {
+    /// Leaves the private key out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimTls")
+            .field("cert_pem", &self.cert_pem)
+            .field("key_pem", &"<redacted>")
+            .finish()
+    }
+}
+
+/// How the token endpoint refuses a federated assertion that matches no federated identity
+/// credential (§11.4, §11.5).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FederatedMismatch {
+    /// AADSTS70021 `invalid_request` naming the assertion's issuer, subject and audience, as
+    /// the reference's table and older Entra logs show.
+    #[default]
+    Combined,
+    /// One code per claim, as newer Entra logs show (community): AADSTS700211 (issuer),
+    /// AADSTS700213 (subject), AADSTS700212 (audience), `invalid_client`.
+    PerClaim,
 }
 
 /// Behaviour the reference marks UNCONFIRMED or community-observed, kept switchable so the
@@ -208,6 +351,29 @@ pub struct Quirks {
     /// `status.failureReason` of successful sign-ins (§8: Graph often writes `"Other."` there,
     /// community-observed, UNCONFIRMED). `None` writes null.
     pub sign_in_success_failure_reason: Option<String>,
+    /// Clock skew tolerated on a client assertion's `exp` and `nbf` (§11.2: Entra's tolerance
+    /// is UNCONFIRMED; 5 minutes, the default of Microsoft's token validation libraries).
+    pub assertion_clock_skew: Duration,
+    /// AADSTS code for a certificate assertion whose `aud` is not this token endpoint (§11.2:
+    /// UNCONFIRMED; AADSTS50012 "Client assertion audience claim does not match Realm issuer."
+    /// is community-observed).
+    pub assertion_audience_error_code: u32,
+    /// AADSTS code for a certificate assertion whose `jti` was already used within its
+    /// lifetime; `None` accepts replays (§11.2: whether Entra enforces `jti` uniqueness is
+    /// UNCONFIRMED, and MSAL for Python reuses one assertion for several requests, so it may
+    /// not). Rejected by default with AADSTS50027 ("JWT token is invalid or malformed"), so a
+    /// client that reuses assertions is caught.
+    pub assertion_replay_error_code: Option<u32>,
+    /// When a certificate assertion carries `x5c`, require its first certificate to be the
+    /// registered one its thumbprint names (§11.2: `x5c` serves subject-name/issuer
+    /// authentication, which the simulator does not model; UNCONFIRMED).
+    pub x5c_must_match: bool,
+    /// How a federated assertion that matches no federated identity credential is refused
+    /// (§11.4, §11.5).
+    pub federated_mismatch: FederatedMismatch,
+    /// HTTP status of the App Service identity endpoint when `X-IDENTITY-HEADER` is missing
+    /// or wrong (§11.7: UNCONFIRMED).
+    pub identity_header_status: u16,
 }
 
 /// How user insights (§1) answer on a tenant that is not an External ID tenant; §1.1 leaves
@@ -280,6 +446,12 @@ impl Default for Quirks {
             activity_retention_days: 30,
             beta_sign_ins_default_interactive_only: true,
             sign_in_success_failure_reason: Some("Other.".to_owned()),
+            assertion_clock_skew: Duration::from_secs(300),
+            assertion_audience_error_code: 50_012,
+            assertion_replay_error_code: Some(50_027),
+            x5c_must_match: true,
+            federated_mismatch: FederatedMismatch::Combined,
+            identity_header_status: 401,
         }
     }
 }
@@ -345,6 +517,15 @@ pub struct SimConfig {
     /// fixed ground truth. The §2 summaries are not cut (they agree with the log only for
     /// windows ending before this instant). `None`: the logs go on forever.
     pub activity_end: Option<f64>,
+    /// Managed identities of the simulated host. When any is set, the IMDS (§11.6) and App
+    /// Service (§11.7) identity endpoints are served, each on its own loopback listener.
+    pub managed_identities: Vec<SimManagedIdentity>,
+    /// When set, the main listener serves HTTPS with this identity (§12).
+    pub tls: Option<SimTls>,
+    /// The Graph host this simulator stands for (§12): the only Graph resource the token
+    /// endpoint and the identity endpoints accept, and the `aud` of issued tokens, e.g.
+    /// `https://graph.microsoft.us` for a US Government simulator.
+    pub graph_audience: String,
 }
 
 /// The current time truncated to whole seconds: the default tenant "now".
@@ -380,6 +561,9 @@ impl Default for SimConfig {
             activity_rate: DEFAULT_ACTIVITY_RATE,
             p2_licence: true,
             activity_end: None,
+            managed_identities: Vec::new(),
+            tls: None,
+            graph_audience: GLOBAL_GRAPH_AUDIENCE.to_owned(),
         }
     }
 }

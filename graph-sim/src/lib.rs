@@ -7,6 +7,23 @@
 //! the shared Graph reference), issues client-credentials tokens, injects faults on demand
 //! ([`FaultRule`]) and computes the metrics an exporter should derive ([`GroundTruth`]).
 //!
+//! Every credential type a daemon uses is verified for real (reference §11):
+//!
+//! * client secrets, and certificate assertions checked against the public certificates
+//!   registered on a [`SimClient`] ([`SimCertificate`]; PS256 + `x5t#S256` or RS256 + `x5t`,
+//!   with signature, thumbprint, certificate expiry, `aud`, `iss`/`sub`, `exp`/`nbf` and `jti`
+//!   replay checks);
+//! * workload identity federation: the simulator runs its own OIDC issuer
+//!   ([`SimHandle::federated_issuer`], [`SimHandle::mint_federated_token`]) and matches tokens
+//!   against the app's [`FederatedCredential`]s;
+//! * managed identities ([`SimManagedIdentity`]): IMDS and the App Service identity endpoint,
+//!   each on its own loopback listener ([`SimHandle::imds_endpoint`],
+//!   [`SimHandle::identity_endpoint`]), with their own fault injection.
+//!
+//! For national clouds (§12) the simulator can serve HTTPS ([`SimTls`]) and stand for another
+//! cloud's Graph host ([`SimConfig::graph_audience`]); it routes on the path alone, so it
+//! answers under whatever host name a proxy presents it, and its links follow that host.
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! use graph_sim::{SimConfig, Simulator};
@@ -19,11 +36,15 @@
 
 #![warn(missing_docs)]
 
+mod assertion;
+mod cert;
 pub mod cli;
 mod config;
 mod faults;
+mod federation;
 mod graph;
 mod ground_truth;
+mod managed_identity;
 mod reply;
 mod reports_throttle;
 mod rng;
@@ -32,20 +53,24 @@ mod server;
 pub mod tenant;
 mod throttle;
 mod time;
+mod tls;
 mod token;
 
+pub use cert::{CertificateError, SimCertificate};
 pub use config::WorkforceInsights;
 pub use config::{
-    Quirks, RateScale, SimClient, SimConfig, ALL_ROLES, DEFAULT_ACTIVITY_RATE,
-    DEFAULT_APPLICATIONS, DEFAULT_EXTRA_SERVICE_PRINCIPALS, DEFAULT_MAX_CREDENTIALS_PER_APP,
+    FederatedCredential, FederatedMismatch, Quirks, RateScale, SimClient, SimConfig,
+    SimManagedIdentity, SimTls, ALL_ROLES, DEFAULT_ACTIVITY_RATE, DEFAULT_APPLICATIONS,
+    DEFAULT_EXTRA_SERVICE_PRINCIPALS, DEFAULT_FEDERATED_AUDIENCE, DEFAULT_MAX_CREDENTIALS_PER_APP,
     DEFAULT_RELYING_PARTIES, DEFAULT_REQUEST_LOG_CAPACITY, DEFAULT_SEED, DEFAULT_TOKEN_LIFETIME,
     DEFAULT_USERS, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_DOMAIN, DEMO_TENANT_ID,
-    GRAPH_JSON_CONTENT_TYPE,
+    GLOBAL_GRAPH_AUDIENCE, GRAPH_JSON_CONTENT_TYPE,
 };
 pub use faults::{FaultControl, FaultKind, FaultParseError, FaultRule};
 pub use ground_truth::{names as metric_names, GroundTruth, Sample, TimedSample};
 pub use reports_throttle::ReportsThrottleConfig;
-pub use server::{RequestRecord, SimHandle, Simulator};
+pub use server::{federated_issuer_for, RequestRecord, SimHandle, Simulator};
 pub use tenant::Tenant;
 pub use throttle::ThrottleConfig;
 pub use time::UtcTime;
+pub use tls::TlsSetupError;

@@ -4,6 +4,7 @@
 //! Adding an endpoint means adding one [`Route`] here and a handler in the module of its
 //! report family; matching, authentication, roles, throttling, faults and logging come free.
 
+use crate::federation;
 use crate::graph::errors::GraphError;
 use crate::graph::{
     app_sign_in, audit_logs, auth_methods, directory, relying_party, sign_in_activity,
@@ -79,6 +80,9 @@ pub enum RouteKind {
     Token(fn(&Ctx<'_>) -> Result<Reply, TokenError>),
     /// A Graph resource, answering with Graph errors (§10.1).
     Graph(GraphRoute),
+    /// An unauthenticated document that is neither Graph nor the token endpoint: the
+    /// federated issuer's discovery document and JWKS (§11.5).
+    Public(fn(&Ctx<'_>) -> Reply),
 }
 
 /// One served endpoint.
@@ -117,6 +121,27 @@ pub static ROUTES: &[Route] = &[
             Seg::Lit("token"),
         ],
         kind: RouteKind::Token(token::handle),
+    },
+    Route {
+        name: "federationDiscovery",
+        path: &[
+            Seg::Lit("federation"),
+            Seg::Lit("issuer"),
+            Seg::Lit(".well-known"),
+            Seg::Lit("openid-configuration"),
+        ],
+        kind: RouteKind::Public(federation::discovery),
+    },
+    Route {
+        name: "federationJwks",
+        path: &[
+            Seg::Lit("federation"),
+            Seg::Lit("issuer"),
+            Seg::Lit("openid"),
+            Seg::Lit("v1"),
+            Seg::Lit("jwks"),
+        ],
+        kind: RouteKind::Public(federation::jwks),
     },
     Route {
         name: "applications",
@@ -743,6 +768,8 @@ mod tests {
             names,
             vec![
                 "token",
+                "federationDiscovery",
+                "federationJwks",
                 "applications",
                 "servicePrincipals",
                 "servicePrincipalSignInActivities",

@@ -1,10 +1,16 @@
 //! The HTTP side: starting and stopping a simulator, and the pipeline every request goes
 //! through (route match → faults → handler → common headers → request log).
+//!
+//! A simulator serves up to three listeners: the main one (Graph, the token endpoint and the
+//! federated issuer; HTTPS when [`SimConfig::tls`] is set, §12) and, when managed identities
+//! are configured, the IMDS (§11.6) and App Service (§11.7) identity endpoints, each on its own
+//! loopback port as on a real host. Routing never looks at the `Host` header, so the simulator
+//! answers under whatever name a proxy presents it.
 
 use std::collections::VecDeque;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
 use axum::body::Body;
@@ -17,11 +23,14 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::assertion::ReplayCache;
 use crate::config::SimConfig;
 use crate::faults::{FaultControl, FaultKind};
+use crate::federation::FederatedIssuer;
 use crate::graph;
 use crate::graph::errors::GraphError;
 use crate::ground_truth::{self, GroundTruth, TimedSample};
+use crate::managed_identity;
 use crate::reply::Reply;
 use crate::reports_throttle::ReportsThrottler;
 use crate::routes::{self, PathMatch, RouteKind, Verb};
@@ -29,6 +38,7 @@ use crate::tenant::activity_log::ActivityLog;
 use crate::tenant::Tenant;
 use crate::throttle::Throttler;
 use crate::time::UtcTime;
+use crate::tls::{self, TlsListener};
 use crate::token::{self, TokenIssuer};
 
 /// Largest request body read (token requests are tiny; `$batch` bodies stay well below this).
@@ -102,6 +112,19 @@ impl RequestLog {
     }
 }
 
+/// Where a simulator is reachable, fixed once its listeners are bound.
+#[derive(Debug)]
+struct Endpoints {
+    /// `http(s)://127.0.0.1:PORT` of the main listener.
+    base_url: String,
+    /// `http` or `https`.
+    scheme: &'static str,
+    /// The IMDS token URL, when managed identities are configured.
+    imds_url: Option<String>,
+    /// The App Service identity endpoint, when managed identities are configured.
+    identity_url: Option<String>,
+}
+
 /// Shared state of a running simulator.
 #[derive(Debug)]
 pub(crate) struct SimState {
@@ -111,8 +134,24 @@ pub(crate) struct SimState {
     pub tenant: Tenant,
     /// The tenant's activity logs (sign-ins, audits, provisioning).
     pub activity: ActivityLog,
-    /// `http://127.0.0.1:PORT`, no trailing slash.
+    /// `http://127.0.0.1:PORT` (`https` with TLS), no trailing slash.
     pub base_url: String,
+    /// Scheme of the main listener: `http` or `https`.
+    pub scheme: &'static str,
+    /// The simulated workload identity issuer (§11.5).
+    pub federation: FederatedIssuer,
+    /// Certificate assertions seen, for `jti` replay detection (§11.2).
+    pub replay: ReplayCache,
+    /// IMDS token URL (§11.6), when served.
+    pub imds_url: Option<String>,
+    /// App Service identity endpoint (§11.7), when served.
+    pub identity_url: Option<String>,
+    /// The current `IDENTITY_HEADER` value (§11.7); tests rotate it.
+    pub identity_header: RwLock<String>,
+    /// Faults of the IMDS listener.
+    pub imds_faults: FaultControl,
+    /// Faults of the App Service identity listener.
+    pub identity_faults: FaultControl,
     /// Issues and verifies access tokens.
     pub tokens: TokenIssuer,
     /// Directory resource-unit buckets.
@@ -164,6 +203,26 @@ impl Ctx<'_> {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+
+    /// `scheme://host` as the client addressed the simulator: the `Host` header when it is a
+    /// plausible host name (behind a proxy, `graph.microsoft.us`, §12), else the base URL.
+    /// Links the simulator hands out use it, as Graph's point back at the host called.
+    pub fn origin(&self) -> String {
+        match self.header("host").filter(|h| host_is_plausible(h)) {
+            Some(host) => format!("{}://{}", self.sim.scheme, host.to_ascii_lowercase()),
+            None => self.sim.base_url.clone(),
+        }
+    }
+}
+
+/// Whether a `Host` header value can be put into a URL as is: a DNS name or IP literal with
+/// an optional port, nothing that could add a path or user info.
+fn host_is_plausible(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 255
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
 }
 
 /// Starts simulators.
@@ -172,51 +231,162 @@ pub struct Simulator;
 
 impl Simulator {
     /// Generates the tenant and serves it on an already-bound listener (tests bind
-    /// `127.0.0.1:0`) until the returned handle is shut down or dropped.
+    /// `127.0.0.1:0`) until the returned handle is shut down or dropped. With managed
+    /// identities configured it also binds and serves the IMDS and App Service identity
+    /// endpoints on loopback ports of their own.
     pub async fn start(config: SimConfig, listener: TcpListener) -> io::Result<SimHandle> {
         let addr = listener.local_addr()?;
-        let base_url = base_url_for(addr);
-        let state = tokio::task::spawn_blocking(move || SimState::new(config, base_url))
+        let acceptor = config.tls.as_ref().map(tls::acceptor).transpose()?;
+        let scheme = if acceptor.is_some() { "https" } else { "http" };
+        let (imds_listener, identity_listener) = if config.managed_identities.is_empty() {
+            (None, None)
+        } else {
+            (
+                Some(TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?),
+                Some(TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?),
+            )
+        };
+        let url_of = |l: &Option<TcpListener>, path: &str| -> io::Result<Option<String>> {
+            l.as_ref()
+                .map(|l| Ok(format!("{}{path}", base_url_for(l.local_addr()?, "http"))))
+                .transpose()
+        };
+        let endpoints = Endpoints {
+            base_url: base_url_for(addr, scheme),
+            scheme,
+            imds_url: url_of(&imds_listener, managed_identity::IMDS_PATH)?,
+            identity_url: url_of(&identity_listener, managed_identity::IDENTITY_PATH)?,
+        };
+        let state = tokio::task::spawn_blocking(move || SimState::new(config, endpoints))
             .await
             .map_err(io::Error::other)?;
         let state = Arc::new(state);
         let app = Router::new()
             .fallback(handle)
             .with_state(Arc::clone(&state));
+        let main = match acceptor {
+            Some(acceptor) => Served::start(TlsListener::new(listener, acceptor)?, addr, app),
+            None => Served::start(listener, addr, app),
+        };
+        let imds = imds_listener
+            .map(|l| {
+                let addr = l.local_addr()?;
+                Ok::<_, io::Error>(Served::start(
+                    l,
+                    addr,
+                    managed_identity::imds_router(Arc::clone(&state)),
+                ))
+            })
+            .transpose()?;
+        let identity = identity_listener
+            .map(|l| {
+                let addr = l.local_addr()?;
+                Ok::<_, io::Error>(Served::start(
+                    l,
+                    addr,
+                    managed_identity::identity_router(Arc::clone(&state)),
+                ))
+            })
+            .transpose()?;
+        tracing::debug!(base_url = %state.base_url, "graph-sim started");
+        Ok(SimHandle {
+            state,
+            main,
+            imds,
+            identity,
+        })
+    }
+}
+
+/// One listener being served, and how to stop it.
+#[derive(Debug)]
+struct Served {
+    /// The listener's address.
+    addr: SocketAddr,
+    /// Fires the graceful shutdown.
+    stop: Option<oneshot::Sender<()>>,
+    /// The server task.
+    task: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl Served {
+    /// Serves `app` on `listener` until stopped.
+    fn start<L>(listener: L, addr: SocketAddr, app: Router) -> Self
+    where
+        L: axum::serve::Listener,
+        L::Addr: std::fmt::Debug,
+    {
         let (stop, stopped) = oneshot::channel::<()>();
         let server = axum::serve(listener, app).with_graceful_shutdown(async move {
             // Either an explicit shutdown or the handle being dropped ends the server.
             let _ = stopped.await;
         });
         let task = tokio::spawn(async move { server.await });
-        tracing::debug!(base_url = %state.base_url, "graph-sim started");
-        Ok(SimHandle {
-            state,
-            local_addr: addr,
+        Self {
+            addr,
             stop: Some(stop),
             task: Some(task),
-        })
+        }
+    }
+
+    /// Asks the server to stop accepting.
+    fn signal(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    /// Waits (up to the grace period) for open requests to finish, then cuts the rest.
+    async fn finish(&mut self) {
+        self.signal();
+        if let Some(mut task) = self.task.take() {
+            match tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await {
+                Ok(Ok(Err(e))) => {
+                    tracing::warn!(error = %e, "graph-sim server ended with an error")
+                }
+                Ok(_) => {}
+                Err(_) => task.abort(),
+            }
+        }
     }
 }
 
+/// The [`SimHandle::federated_issuer`] a simulator started on a listener bound to `addr` will
+/// have (`https` when it is started with [`SimConfig::tls`]). The issuer URL contains the port,
+/// so a test binds its listener first and uses this to register a [`crate::FederatedCredential`]
+/// before [`Simulator::start`].
+pub fn federated_issuer_for(addr: SocketAddr, tls: bool) -> String {
+    let base_url = base_url_for(addr, if tls { "https" } else { "http" });
+    FederatedIssuer::new(&base_url).url().to_owned()
+}
+
 /// The URL clients use to reach a listener: unspecified addresses become loopback.
-fn base_url_for(addr: SocketAddr) -> String {
+fn base_url_for(addr: SocketAddr, scheme: &str) -> String {
     let ip = match addr.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
         IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
         ip => ip,
     };
     match ip {
-        IpAddr::V4(ip) => format!("http://{ip}:{}", addr.port()),
-        IpAddr::V6(ip) => format!("http://[{ip}]:{}", addr.port()),
+        IpAddr::V4(ip) => format!("{scheme}://{ip}:{}", addr.port()),
+        IpAddr::V6(ip) => format!("{scheme}://[{ip}]:{}", addr.port()),
     }
 }
 
 impl SimState {
     /// Builds the state, generating the tenant.
-    fn new(config: SimConfig, base_url: String) -> Self {
+    fn new(config: SimConfig, endpoints: Endpoints) -> Self {
         let tenant = Tenant::generate(&config);
+        let base_url = endpoints.base_url;
         Self {
+            scheme: endpoints.scheme,
+            federation: FederatedIssuer::new(&base_url),
+            replay: ReplayCache::default(),
+            imds_url: endpoints.imds_url,
+            identity_url: endpoints.identity_url,
+            identity_header: RwLock::new(uuid::Uuid::new_v4().to_string()),
+            imds_faults: FaultControl::default(),
+            identity_faults: FaultControl::default(),
             activity: ActivityLog::new(&config, &tenant),
             tokens: TokenIssuer::new(&config),
             throttle: Throttler::new(config.throttle.clone(), config.users),
@@ -228,31 +398,114 @@ impl SimState {
             config,
         }
     }
+
+    /// Appends a request to the request log.
+    pub(crate) fn record(&self, record: RequestRecord) {
+        self.log.push(record);
+    }
 }
 
-/// A running simulator. Dropping it stops the server.
+/// A running simulator. Dropping it stops the servers.
 #[derive(Debug)]
 pub struct SimHandle {
     /// Shared state.
     state: Arc<SimState>,
-    /// The listener's address.
-    local_addr: SocketAddr,
-    /// Fires the graceful shutdown.
-    stop: Option<oneshot::Sender<()>>,
-    /// The server task.
-    task: Option<JoinHandle<io::Result<()>>>,
+    /// The main listener (Graph, token endpoint, federated issuer).
+    main: Served,
+    /// The IMDS listener, when managed identities are configured.
+    imds: Option<Served>,
+    /// The App Service identity listener, when managed identities are configured.
+    identity: Option<Served>,
 }
 
 impl SimHandle {
-    /// `http://127.0.0.1:PORT`: Graph roots are `{base}/v1.0` and `{base}/beta`, the token
-    /// endpoint is `{base}/{tenant}/oauth2/v2.0/token`.
+    /// `http://127.0.0.1:PORT` (`https://…` with [`SimConfig::tls`]): Graph roots are
+    /// `{base}/v1.0` and `{base}/beta`, the token endpoint is
+    /// `{base}/{tenant}/oauth2/v2.0/token`.
     pub fn base_url(&self) -> &str {
         &self.state.base_url
     }
 
     /// The address the simulator listens on.
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+        self.main.addr
+    }
+
+    /// The simulated OIDC issuer of workload identity federation (§11.5),
+    /// `{base}/federation/issuer`: the `iss` of [`SimHandle::mint_federated_token`]'s tokens
+    /// and the `issuer` a [`crate::FederatedCredential`] names to trust them. It serves
+    /// `/.well-known/openid-configuration` and `/openid/v1/jwks` like a cluster issuer.
+    pub fn federated_issuer(&self) -> String {
+        self.state.federation.url().to_owned()
+    }
+
+    /// An RS256 token from [`SimHandle::federated_issuer`] for `subject` and `audience`,
+    /// valid for `lifetime` from now: what kubelet writes to `AZURE_FEDERATED_TOKEN_FILE`.
+    /// With a zero lifetime and [`crate::Quirks::assertion_clock_skew`] zero, the token is
+    /// expired a second later.
+    ///
+    /// # Panics
+    ///
+    /// If the issuer's RSA key cannot be generated (the OS random source failed) or signing
+    /// fails; neither happens on a working host.
+    pub fn mint_federated_token(
+        &self,
+        subject: &str,
+        audience: &str,
+        lifetime: Duration,
+    ) -> String {
+        match self.state.federation.mint(subject, audience, lifetime) {
+            Ok(token) => token,
+            Err(e) => panic!("graph-sim: {e}"),
+        }
+    }
+
+    /// The IMDS token URL (§11.6),
+    /// `http://127.0.0.1:PORT/metadata/identity/oauth2/token`; `None` without managed
+    /// identities.
+    pub fn imds_endpoint(&self) -> Option<String> {
+        self.state.imds_url.clone()
+    }
+
+    /// The App Service / Container Apps identity endpoint (§11.7, `IDENTITY_ENDPOINT`),
+    /// `http://127.0.0.1:PORT/msi/token`; `None` without managed identities.
+    pub fn identity_endpoint(&self) -> Option<String> {
+        self.state.identity_url.clone()
+    }
+
+    /// The current `IDENTITY_HEADER` value the App Service endpoint requires in
+    /// `X-IDENTITY-HEADER` (§11.7).
+    pub fn identity_header(&self) -> String {
+        self.state
+            .identity_header
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Replaces the `IDENTITY_HEADER` value, as the platform does when it rotates it, and
+    /// returns the new one; the old one is refused from now on.
+    pub fn rotate_identity_header(&self) -> String {
+        let fresh = uuid::Uuid::new_v4().to_string();
+        *self
+            .state
+            .identity_header
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = fresh.clone();
+        fresh
+    }
+
+    /// Injects faults into the IMDS endpoint: rules whose route is `imds` or `*` apply, e.g.
+    /// `FaultRule::new("imds", FaultKind::Status(410)).times(1)` to test the §11.6 retries.
+    /// Independent of [`SimHandle::faults`].
+    pub fn imds_faults(&self) -> &FaultControl {
+        &self.state.imds_faults
+    }
+
+    /// Injects faults into the App Service identity endpoint: rules whose route is
+    /// `identity` or `*` apply. Independent of [`SimHandle::faults`].
+    pub fn identity_faults(&self) -> &FaultControl {
+        &self.state.identity_faults
     }
 
     /// The token endpoint URL for the simulated tenant.
@@ -369,25 +622,22 @@ impl SimHandle {
 
     /// Stops accepting requests, lets open ones finish (up to a few seconds) and returns.
     pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+        self.main.signal();
+        for served in [&mut self.imds, &mut self.identity].into_iter().flatten() {
+            served.signal();
         }
-        if let Some(mut task) = self.task.take() {
-            match tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await {
-                Ok(Ok(Err(e))) => {
-                    tracing::warn!(error = %e, "graph-sim server ended with an error")
-                }
-                Ok(_) => {}
-                Err(_) => task.abort(),
-            }
+        self.main.finish().await;
+        for served in [&mut self.imds, &mut self.identity].into_iter().flatten() {
+            served.finish().await;
         }
     }
 }
 
 impl Drop for SimHandle {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+        self.main.signal();
+        for served in [&mut self.imds, &mut self.identity].into_iter().flatten() {
+            served.signal();
         }
     }
 }
@@ -483,6 +733,10 @@ async fn handle(State(sim): State<Arc<SimState>>, request: Request) -> Response<
         &matched,
         PathMatch::Found { route, .. } if matches!(route.kind, RouteKind::Token(_))
     );
+    let is_public = matches!(
+        &matched,
+        PathMatch::Found { route, .. } if matches!(route.kind, RouteKind::Public(_))
+    );
 
     let mut reply = match (&plan.action, body.is_err()) {
         (Some(FaultKind::Status(status)), _) => fault_status(&ctx, is_token, *status),
@@ -494,7 +748,7 @@ async fn handle(State(sim): State<Arc<SimState>>, request: Request) -> Response<
             .to_reply(&request_id, &client_request_id),
         _ => dispatch(&ctx, &matched),
     };
-    if !is_token {
+    if !is_token && !is_public {
         graph::decorate(&sim, &mut reply);
     }
     reply.header(REQUEST_ID.clone(), &request_id);
@@ -526,6 +780,7 @@ fn dispatch(ctx: &Ctx<'_>, matched: &PathMatch) -> Reply {
         PathMatch::Found { route, .. } => match &route.kind {
             RouteKind::Token(handler) => token::serve(ctx, *handler),
             RouteKind::Graph(g) => graph::serve(ctx, g),
+            RouteKind::Public(handler) => handler(ctx),
         },
         PathMatch::WrongMethod(_) => graph_error(GraphError::new(
             405,
@@ -584,7 +839,7 @@ fn malformed(ctx: &Ctx<'_>, is_token: bool) -> Reply {
 }
 
 /// The reply with its body cut in half (and a matching `Content-Length`).
-fn truncate(reply: Reply) -> Response<Body> {
+pub(crate) fn truncate(reply: Reply) -> Response<Body> {
     let half = reply.body.slice(..reply.body.len() / 2);
     let body = Body::from(half);
     reply.into_response_with(body)
@@ -592,7 +847,7 @@ fn truncate(reply: Reply) -> Response<Body> {
 
 /// The reply's headers and half its body, then an aborted connection. `Content-Length`
 /// announces the whole body so the client knows it is missing bytes.
-fn drop_mid_body(reply: Reply) -> Response<Body> {
+pub(crate) fn drop_mid_body(reply: Reply) -> Response<Body> {
     let full_len = reply.body.len();
     let half = reply.body.slice(..full_len / 2);
     let (mut sender, channel) = http_body_util::Channel::<Bytes, io::Error>::new(1);
@@ -628,13 +883,26 @@ mod tests {
     #[test]
     fn base_url_uses_loopback_for_unspecified() {
         assert_eq!(
-            base_url_for("0.0.0.0:8787".parse().unwrap()),
+            base_url_for("0.0.0.0:8787".parse().unwrap(), "http"),
             "http://127.0.0.1:8787"
         );
-        assert_eq!(base_url_for("[::]:1".parse().unwrap()), "http://[::1]:1");
         assert_eq!(
-            base_url_for("127.0.0.1:9".parse().unwrap()),
-            "http://127.0.0.1:9"
+            base_url_for("[::]:1".parse().unwrap(), "http"),
+            "http://[::1]:1"
         );
+        assert_eq!(
+            base_url_for("127.0.0.1:9".parse().unwrap(), "https"),
+            "https://127.0.0.1:9"
+        );
+    }
+
+    #[test]
+    fn only_plain_host_names_become_origins() {
+        assert!(host_is_plausible("graph.microsoft.us"));
+        assert!(host_is_plausible("127.0.0.1:8787"));
+        assert!(host_is_plausible("[::1]:1"));
+        assert!(!host_is_plausible("evil.example/path"));
+        assert!(!host_is_plausible("user@host"));
+        assert!(!host_is_plausible(""));
     }
 }

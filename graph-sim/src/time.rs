@@ -109,6 +109,16 @@ impl UtcTime {
         }
     }
 
+    /// The form Entra's AADSTS700024 description uses (§11.2): always 7 fractional digits,
+    /// `2024-10-02T22:05:03.6755165Z`, even for whole seconds.
+    pub fn to_fixed7_string(self) -> String {
+        let (y, mo, d, h, mi, s) = self.fields();
+        format!(
+            "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:07}Z",
+            self.ticks
+        )
+    }
+
     /// The `innerError.date` form of §10.1: whole seconds, no `Z` or offset.
     pub fn to_inner_error_date(self) -> String {
         let (y, mo, d, h, mi, s) = self.fields();
@@ -154,6 +164,7 @@ mod tests {
         assert_eq!(t.to_graph_string(), "2025-06-03T07:41:12Z");
         assert_eq!(t.to_inner_error_date(), "2025-06-03T07:41:12");
         assert_eq!(t.to_aadsts_timestamp(), "2025-06-03 07:41:12Z");
+        assert_eq!(t.to_fixed7_string(), "2025-06-03T07:41:12.0000000Z");
         let f = UtcTime::from_unix(1_748_936_472, 6_195_833);
         assert_eq!(f.to_graph_string(), "2025-06-03T07:41:12.6195833Z");
         assert!((f.as_f64() - 1_748_936_472.619_583_3).abs() < 1e-6);

@@ -1,8 +1,11 @@
 //! The Entra token endpoint (`POST /{tenant}/oauth2/v2.0/token`, client-credentials grant with
-//! a secret, reference §11.1, §11.3, §11.4) and the access tokens Graph routes verify.
+//! a secret, a certificate assertion or a federated token, reference §11.1–§11.5) and the
+//! access tokens Graph routes verify.
 //!
 //! Tokens are HS256 JWTs signed with a random per-simulator key. Rotating the key revokes
-//! every token issued so far. Error bodies carry every §11.4 field and never the secret.
+//! every token issued so far. Error bodies carry every §11.4 field and never the secret or
+//! the assertion. The managed identity endpoints (§11.6, §11.7) issue their tokens here too,
+//! so that Graph routes accept them alike.
 
 use std::sync::RwLock;
 use std::time::Duration;
@@ -16,6 +19,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::assertion::{self, JWT_BEARER};
 use crate::config::{SimClient, SimConfig};
 use crate::reply::{Ordered, Reply};
 use crate::server::Ctx;
@@ -24,11 +28,18 @@ use crate::time::UtcTime;
 /// `Content-Type` of token endpoint responses.
 pub(crate) const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
 
-/// Audience of Graph access tokens (§11.3).
-const GRAPH_AUDIENCE: &str = "https://graph.microsoft.com";
-
 /// Microsoft Graph's application id, also accepted as audience and scope resource (§11.3).
-const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+pub(crate) const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+
+/// The Graph hosts of every cloud (§12). A scope naming one that is not this simulator's
+/// cloud is an existing resource of another cloud, which Entra refuses with AADSTS500011
+/// rather than as a malformed scope.
+const CLOUD_GRAPH_HOSTS: &[&str] = &[
+    "https://graph.microsoft.com",
+    "https://graph.microsoft.us",
+    "https://dod-graph.microsoft.us",
+    "https://microsoftgraph.chinacloudapi.cn",
+];
 
 /// Longest piece of request text echoed into an error description.
 const MAX_ECHO: usize = 200;
@@ -39,7 +50,7 @@ static X_MS_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-request-id");
 /// Claims of a simulated app-only Graph access token (§11.3).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Claims {
-    /// Audience: `https://graph.microsoft.com`.
+    /// Audience: the simulator's Graph host (`https://graph.microsoft.com` by default).
     pub aud: String,
     /// Issuer: `https://sts.windows.net/{tid}/`, as in v1 Graph tokens.
     pub iss: String,
@@ -53,7 +64,8 @@ pub(crate) struct Claims {
     pub appid: String,
     /// Client id of the caller (v2 claim name).
     pub azp: String,
-    /// How the client authenticated: "1" = secret.
+    /// How the client authenticated: "1" = secret, "2" = certificate, federated token or
+    /// managed identity.
     pub appidacr: String,
     /// `app` for app-only tokens (switchable, UNCONFIRMED detail).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -95,11 +107,54 @@ pub(crate) enum Rejection {
     WrongTenant,
 }
 
+/// How a client proved its identity; it becomes the token's `appidacr`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AuthMethod {
+    /// A client secret (§11.1).
+    Secret,
+    /// A certificate assertion (§11.2).
+    Certificate,
+    /// A federated token (§11.5).
+    Federated,
+    /// A managed identity endpoint (§11.6, §11.7).
+    ManagedIdentity,
+}
+
+impl AuthMethod {
+    /// The `appidacr` value: "1" for a secret, "2" for a certificate or an assertion.
+    fn appidacr(self) -> &'static str {
+        match self {
+            Self::Secret => "1",
+            Self::Certificate | Self::Federated | Self::ManagedIdentity => "2",
+        }
+    }
+}
+
+/// A freshly signed access token.
+#[derive(Clone, Debug)]
+pub(crate) struct Issued {
+    /// The JWT.
+    pub token: String,
+    /// Issued at / not before (Unix seconds).
+    pub iat: u64,
+    /// Expiry (Unix seconds).
+    pub exp: u64,
+}
+
+impl Issued {
+    /// Lifetime in seconds (`expires_in`).
+    pub(crate) fn expires_in(&self) -> u64 {
+        self.exp.saturating_sub(self.iat)
+    }
+}
+
 /// Issues and verifies access tokens.
 #[derive(Debug)]
 pub(crate) struct TokenIssuer {
     /// Current HMAC key; replaced by [`TokenIssuer::rotate`].
     key: RwLock<Vec<u8>>,
+    /// `aud` of issued tokens: the configured Graph host (§12).
+    audience: String,
     /// Token lifetime.
     lifetime: Duration,
     /// Whether tokens carry `idtyp`.
@@ -122,6 +177,7 @@ impl TokenIssuer {
     pub(crate) fn new(config: &SimConfig) -> Self {
         Self {
             key: RwLock::new(random_key()),
+            audience: config.graph_audience.trim_end_matches('/').to_owned(),
             lifetime: config.token_lifetime,
             idtyp: config.quirks.idtyp_claim,
             leeway: config.quirks.token_clock_skew.as_secs(),
@@ -134,21 +190,26 @@ impl TokenIssuer {
         *self.key.write().unwrap_or_else(|e| e.into_inner()) = random_key();
     }
 
-    /// A signed token for `client`, and its lifetime in seconds.
-    fn issue(&self, client: &SimClient) -> Result<(String, u64), jsonwebtoken::errors::Error> {
+    /// A signed app-only token for `appid` with `roles`.
+    pub(crate) fn issue(
+        &self,
+        appid: &str,
+        roles: &[String],
+        method: AuthMethod,
+    ) -> Result<Issued, jsonwebtoken::errors::Error> {
         let now = jsonwebtoken::get_current_timestamp();
-        let lifetime = self.lifetime.as_secs();
+        let exp = now.saturating_add(self.lifetime.as_secs());
         let claims = Claims {
-            aud: GRAPH_AUDIENCE.to_owned(),
+            aud: self.audience.clone(),
             iss: format!("https://sts.windows.net/{}/", self.tenant_id),
             iat: now,
             nbf: now,
-            exp: now.saturating_add(lifetime),
-            appid: client.client_id.clone(),
-            azp: client.client_id.clone(),
-            appidacr: "1".to_owned(),
+            exp,
+            appid: appid.to_owned(),
+            azp: appid.to_owned(),
+            appidacr: method.appidacr().to_owned(),
             idtyp: self.idtyp.then(|| "app".to_owned()),
-            roles: client.roles.clone(),
+            roles: roles.to_vec(),
             tid: self.tenant_id.clone(),
             uti: uuid::Uuid::new_v4().to_string(),
             ver: "1.0".to_owned(),
@@ -159,7 +220,11 @@ impl TokenIssuer {
             &claims,
             &EncodingKey::from_secret(&key),
         )?;
-        Ok((token, lifetime))
+        Ok(Issued {
+            token,
+            iat: now,
+            exp,
+        })
     }
 
     /// Verifies a bearer token as Graph would.
@@ -170,7 +235,7 @@ impl TokenIssuer {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = self.leeway;
         validation.validate_nbf = true;
-        validation.set_audience(&[GRAPH_AUDIENCE, GRAPH_APP_ID]);
+        validation.set_audience(&[self.audience.as_str(), GRAPH_APP_ID]);
         validation.set_required_spec_claims(&["exp", "aud"]);
         let key = self.key.read().unwrap_or_else(|e| e.into_inner());
         let data =
@@ -207,7 +272,12 @@ pub(crate) struct TokenError {
 
 impl TokenError {
     /// An error with an explicit status.
-    fn new(status: u16, error: &'static str, code: u32, description: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        status: u16,
+        error: &'static str,
+        code: u32,
+        description: impl Into<String>,
+    ) -> Self {
         Self {
             status,
             error,
@@ -217,7 +287,7 @@ impl TokenError {
     }
 
     /// An `invalid_client` error, with the configured status (§11.4: 401, UNCONFIRMED).
-    fn invalid_client(ctx: &Ctx<'_>, code: u32, description: impl Into<String>) -> Self {
+    pub(crate) fn invalid_client(ctx: &Ctx<'_>, code: u32, description: impl Into<String>) -> Self {
         Self::new(
             ctx.sim.config.quirks.invalid_client_status,
             "invalid_client",
@@ -227,7 +297,7 @@ impl TokenError {
     }
 
     /// Any other error, with the configured status (§11.4: 400).
-    fn other(
+    pub(crate) fn other(
         ctx: &Ctx<'_>,
         error: &'static str,
         code: u32,
@@ -335,22 +405,60 @@ fn basic_credentials(ctx: &Ctx<'_>) -> Option<(String, String)> {
     Some((form_decode(id), form_decode(secret)))
 }
 
-/// Whether `scope` is a single `.default` scope of Graph (or of the simulator itself, which
-/// is what a client configured with the simulator as its Graph root derives).
-fn scope_is_valid(scope: &str, base_url: &str) -> bool {
-    let mut scopes = scope.split_whitespace();
-    let (Some(only), None) = (scopes.next(), scopes.next()) else {
-        return false;
-    };
-    let lower = only.to_ascii_lowercase();
-    let Some(resource) = lower.strip_suffix("/.default") else {
-        return false;
-    };
+/// What a requested resource (a scope without `/.default`, or a managed identity `resource`)
+/// names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Resource {
+    /// This simulator's Graph: its configured Graph host, Graph's app id, or the simulator's
+    /// own base URL (what a client configured with the simulator as Graph root derives).
+    Graph,
+    /// The Graph host of another cloud (§12): a real resource, just not in this cloud.
+    OtherCloud,
+    /// Anything else.
+    Unknown,
+}
+
+/// Classifies `resource` for a simulator at `base_url` standing for Graph host `audience`.
+pub(crate) fn classify_resource(resource: &str, base_url: &str, audience: &str) -> Resource {
     // Entra tolerates a trailing slash on the resource ("https://graph.microsoft.com//.default").
     let resource = resource.strip_suffix('/').unwrap_or(resource);
-    [GRAPH_AUDIENCE, GRAPH_APP_ID, base_url]
+    let audience = audience.trim_end_matches('/');
+    if [audience, GRAPH_APP_ID, base_url]
         .iter()
         .any(|r| r.eq_ignore_ascii_case(resource))
+    {
+        Resource::Graph
+    } else if CLOUD_GRAPH_HOSTS
+        .iter()
+        .any(|r| r.eq_ignore_ascii_case(resource))
+    {
+        Resource::OtherCloud
+    } else {
+        Resource::Unknown
+    }
+}
+
+/// What `scope` asks for: a single `.default` scope of Graph in this cloud, of Graph in
+/// another cloud, or something malformed (`None`).
+fn classify_scope(scope: &str, base_url: &str, audience: &str) -> Option<Resource> {
+    let mut scopes = scope.split_whitespace();
+    let (Some(only), None) = (scopes.next(), scopes.next()) else {
+        return None;
+    };
+    let lower = only.to_ascii_lowercase();
+    let resource = lower.strip_suffix("/.default")?;
+    match classify_resource(resource, base_url, audience) {
+        Resource::Unknown => None,
+        known => Some(known),
+    }
+}
+
+/// AADSTS500011 (§11.4): the resource exists in some cloud but not in this tenant's.
+pub(crate) fn resource_not_found(resource: &str, tenant_id: &str) -> String {
+    format!(
+        "The resource principal named {} was not found in the tenant named {tenant_id}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.",
+        echo(resource)
+    )
 }
 
 /// Whether `tenant` is written like a tenant id or domain at all (AADSTS900023 otherwise).
@@ -509,18 +617,95 @@ pub(crate) fn handle(ctx: &Ctx<'_>) -> Result<Reply, TokenError> {
         ));
     };
 
-    if field("client_assertion").is_some() {
-        // Certificate and federated credentials are not simulated yet, so no key can match.
-        return Err(TokenError::invalid_client(
-            ctx,
-            700_027,
-            format!(
-                "Client assertion contains an invalid signature. [Reason - The key was not found., Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '{}'.]",
-                client.client_id
-            ),
-        ));
+    let method = match field("client_assertion") {
+        Some(client_assertion) => {
+            match field("client_assertion_type") {
+                Some(JWT_BEARER) => {}
+                None => return Err(missing("client_assertion_type")),
+                Some(other) => {
+                    return Err(TokenError::other(
+                        ctx,
+                        "invalid_request",
+                        9_002_313,
+                        format!(
+                            "Invalid request. Request is malformed or invalid. The client_assertion_type '{}' is not supported; use '{JWT_BEARER}'.",
+                            echo(other)
+                        ),
+                    ));
+                }
+            }
+            assertion::authenticate(ctx, client, client_assertion)?
+        }
+        None => {
+            check_secret(ctx, client, field("client_secret"), basic)?;
+            AuthMethod::Secret
+        }
+    };
+
+    let audience = &sim.config.graph_audience;
+    match field("scope") {
+        None => {
+            return Err(TokenError::other(
+                ctx,
+                "invalid_scope",
+                70_011,
+                "The provided request must include a 'scope' input parameter.",
+            ));
+        }
+        Some(scope) => match classify_scope(scope, &sim.base_url, audience) {
+            Some(Resource::Graph) => {}
+            Some(_) => {
+                // Tokens are not interchangeable between clouds (§12).
+                let resource = scope.trim();
+                let resource = resource.strip_suffix("/.default").unwrap_or(resource);
+                return Err(TokenError::other(
+                    ctx,
+                    "invalid_resource",
+                    500_011,
+                    resource_not_found(resource, &sim.tenant.tenant_id),
+                ));
+            }
+            None => {
+                return Err(TokenError::other(
+                    ctx,
+                    "invalid_scope",
+                    70_011,
+                    format!(
+                        "The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope {} is not valid.",
+                        echo(scope)
+                    ),
+                ));
+            }
+        },
     }
-    let secret = field("client_secret")
+
+    let issued = sim
+        .tokens
+        .issue(&client.client_id, &client.roles, method)
+        .map_err(|e| {
+            tracing::error!(error = %e, "signing an access token failed");
+            TokenError::for_status(500)
+        })?;
+    let fields = [
+        ("token_type", json!("Bearer")),
+        ("expires_in", json!(issued.expires_in())),
+        ("ext_expires_in", json!(issued.expires_in())),
+        ("access_token", json!(issued.token)),
+    ];
+    Ok(token_headers(
+        Reply::json(StatusCode::OK, JSON_CONTENT_TYPE, &Ordered(&fields)),
+        ctx.request_id,
+    ))
+}
+
+/// The secret checks (§11.1, §11.4): present, right, not expired.
+fn check_secret(
+    ctx: &Ctx<'_>,
+    client: &SimClient,
+    form_secret: Option<&str>,
+    basic: Option<(String, String)>,
+) -> Result<(), TokenError> {
+    let secret = form_secret
         .map(str::to_owned)
         .or_else(|| basic.map(|(_, s)| s))
         .filter(|s| !s.is_empty());
@@ -531,7 +716,8 @@ pub(crate) fn handle(ctx: &Ctx<'_>) -> Result<Reply, TokenError> {
             "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
         ));
     };
-    if secret != client.secret {
+    // An app without a secret (certificate or federated only) matches no secret at all.
+    if client.secret.is_empty() || secret != client.secret {
         return Err(TokenError::invalid_client(
             ctx,
             7_000_215,
@@ -551,44 +737,7 @@ pub(crate) fn handle(ctx: &Ctx<'_>) -> Result<Reply, TokenError> {
             ),
         ));
     }
-
-    match field("scope") {
-        None => {
-            return Err(TokenError::other(
-                ctx,
-                "invalid_scope",
-                70_011,
-                "The provided request must include a 'scope' input parameter.",
-            ));
-        }
-        Some(scope) if !scope_is_valid(scope, &sim.base_url) => {
-            return Err(TokenError::other(
-                ctx,
-                "invalid_scope",
-                70_011,
-                format!(
-                    "The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope {} is not valid.",
-                    echo(scope)
-                ),
-            ));
-        }
-        Some(_) => {}
-    }
-
-    let (token, expires_in) = sim.tokens.issue(client).map_err(|e| {
-        tracing::error!(error = %e, "signing an access token failed");
-        TokenError::for_status(500)
-    })?;
-    let fields = [
-        ("token_type", json!("Bearer")),
-        ("expires_in", json!(expires_in)),
-        ("ext_expires_in", json!(expires_in)),
-        ("access_token", json!(token)),
-    ];
-    Ok(token_headers(
-        Reply::json(StatusCode::OK, JSON_CONTENT_TYPE, &Ordered(&fields)),
-        ctx.request_id,
-    ))
+    Ok(())
 }
 
 #[cfg(test)]
@@ -598,6 +747,9 @@ mod tests {
     #[test]
     fn scope_rules() {
         let base = "http://127.0.0.1:9";
+        let global = crate::config::GLOBAL_GRAPH_AUDIENCE;
+        let scope_is_valid =
+            |s: &str, b: &str| classify_scope(s, b, global) == Some(Resource::Graph);
         for ok in [
             "https://graph.microsoft.com/.default",
             "https://GRAPH.microsoft.com//.default",
@@ -616,6 +768,19 @@ mod tests {
         ] {
             assert!(!scope_is_valid(bad, base), "{bad}");
         }
+        let us = "https://graph.microsoft.us";
+        assert_eq!(
+            classify_scope("https://graph.microsoft.us/.default", base, us),
+            Some(Resource::Graph)
+        );
+        assert_eq!(
+            classify_scope("https://graph.microsoft.com/.default", base, us),
+            Some(Resource::OtherCloud)
+        );
+        assert_eq!(
+            classify_resource("https://graph.microsoft.us/", base, us),
+            Resource::Graph
+        );
     }
 
     #[test]
@@ -632,10 +797,15 @@ mod tests {
     fn tokens_verify_until_rotated() {
         let config = SimConfig::default();
         let issuer = TokenIssuer::new(&config);
-        let (token, lifetime) = issuer.issue(&SimClient::demo()).expect("sign");
-        assert_eq!(lifetime, 3599);
+        let demo = SimClient::demo();
+        let issued = issuer
+            .issue(&demo.client_id, &demo.roles, AuthMethod::Secret)
+            .expect("sign");
+        assert_eq!(issued.expires_in(), 3599);
+        let token = issued.token;
         let claims = issuer.verify(&token).expect("valid");
-        assert_eq!(claims.aud, GRAPH_AUDIENCE);
+        assert_eq!(claims.aud, crate::config::GLOBAL_GRAPH_AUDIENCE);
+        assert_eq!(claims.appidacr, "1");
         assert_eq!(claims.idtyp.as_deref(), Some("app"));
         assert!(claims.roles.iter().any(|r| r == "Application.Read.All"));
         assert_eq!(issuer.verify(""), Err(Rejection::Empty));

@@ -169,12 +169,14 @@ fn from_pem(
     for block in blocks {
         match block.tag() {
             "CERTIFICATE" => chain.push(block.into_contents()),
-            "PRIVATE KEY" => key = Some(
-                rsa::RsaPrivateKey::from_pkcs8_der(block.contents()).map_err(|_| {
-                    "the PKCS#8 private key is not an RSA key; Entra client assertions need RSA"
-                        .to_string()
-                })?,
-            ),
+            "PRIVATE KEY" => {
+                key = Some(
+                    rsa::RsaPrivateKey::from_pkcs8_der(block.contents()).map_err(|_| {
+                        "the PKCS#8 private key is not an RSA key; Entra client assertions need RSA"
+                            .to_string()
+                    })?,
+                )
+            }
             "RSA PRIVATE KEY" => {
                 if block.headers().get("Proc-Type").is_some() {
                     return Err("the key is encrypted in the legacy OpenSSL format; convert it with `openssl pkcs8 -topk8 -v2 aes-256-cbc` and set the password".into());

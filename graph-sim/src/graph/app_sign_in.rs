@@ -129,7 +129,7 @@ pub fn summary(ctx: &Ctx<'_>) -> Result<Reply, GraphError> {
             ]
         })
         .collect();
-    let base = &ctx.sim.base_url;
+    let base = &ctx.origin();
     let next_link = (end < rows.len()).then(|| {
         odata::next_link(
             &format!(
@@ -305,7 +305,7 @@ pub fn detailed(ctx: &Ctx<'_>) -> Result<Reply, GraphError> {
         .iter()
         .map(|r| detailed_json(ctx, r))
         .collect();
-    let base = &ctx.sim.base_url;
+    let base = &ctx.origin();
     let next_link = (end < rows.len()).then(|| {
         odata::next_link(
             &format!("{base}/beta/reports/applicationSignInDetailedSummary"),

@@ -749,7 +749,7 @@ fn list(ctx: &Ctx<'_>, kind: LogKind) -> Result<Reply, GraphError> {
             LogKind::Provisioning => render.provisioning(ev),
         })
         .collect();
-    let base = &ctx.sim.base_url;
+    let base = &ctx.origin();
     let version = if beta { "beta" } else { "v1.0" };
     let next_link = match (more, events.last()) {
         (true, Some(last)) => Some(next_link(

@@ -391,7 +391,7 @@ pub fn registration_details(ctx: &Ctx<'_>) -> Result<Reply, GraphError> {
         };
         items.push(user_json(&user, selected));
     }
-    let base = &ctx.sim.base_url;
+    let base = &ctx.origin();
     let set = "reports/authenticationMethods/userRegistrationDetails";
     let next_link = (next < model.slots).then(|| {
         let token = SkipToken {
@@ -462,7 +462,7 @@ pub fn registration_detail(ctx: &Ctx<'_>) -> Result<Reply, GraphError> {
                 format!("Resource '{id}' does not exist or one of its queried reference-property objects are not present."),
             )
         })?;
-    let base = &ctx.sim.base_url;
+    let base = &ctx.origin();
     let mut fields = vec![(
         "@odata.context",
         json!(format!(
@@ -529,7 +529,7 @@ fn complex_reply(
     fields: Vec<(&'static str, Value)>,
 ) -> Result<Reply, GraphError> {
     odata::system_options_allowing(ctx, &[])?;
-    let base = &ctx.sim.base_url;
+    let base = &ctx.origin();
     let version = ctx.param("version");
     let mut all = vec![(
         "@odata.context",
@@ -652,7 +652,7 @@ pub fn credential_usage_summary(ctx: &Ctx<'_>) -> Result<Reply, GraphError> {
             ]
         })
         .collect();
-    let base = &ctx.sim.base_url;
+    let base = &ctx.origin();
     Ok(collection(
         ctx,
         format!("{base}/beta/$metadata#Collection(microsoft.graph.credentialUsageSummary)"),
@@ -688,7 +688,7 @@ pub fn credential_user_registration_count(ctx: &Ctx<'_>) -> Result<Reply, GraphE
         ("totalUserCount", json!(totals.users)),
         ("userRegistrationCounts", Value::Array(counts)),
     ]];
-    let base = &ctx.sim.base_url;
+    let base = &ctx.origin();
     Ok(collection(
         ctx,
         format!(
@@ -729,7 +729,7 @@ pub fn mfa_sign_in_summary(ctx: &Ctx<'_>) -> Result<Reply, GraphError> {
             ]
         })
         .collect();
-    let base = &ctx.sim.base_url;
+    let base = &ctx.origin();
     Ok(collection(
         ctx,
         format!("{base}/beta/$metadata#reports/authenticationMethods/userMfaSignInSummary"),

@@ -492,7 +492,7 @@ fn list<T: DirectoryType>(ctx: &Ctx<'_>) -> Result<Reply, GraphError> {
         .collect();
 
     let version = ctx.param("version");
-    let base = &ctx.sim.base_url;
+    let base = &ctx.origin();
     let context = match &opts.select {
         Some(names) => format!("{base}/{version}/$metadata#{}({})", T::SET, names.join(",")),
         None => format!("{base}/{version}/$metadata#{}", T::SET),

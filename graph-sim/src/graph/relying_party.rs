@@ -82,7 +82,7 @@ pub fn summary(ctx: &Ctx<'_>) -> Result<Reply, GraphError> {
         })
         .map(|(rp, w)| item(rp, &w, quirks.relying_party_success_rate))
         .collect();
-    let base = &ctx.sim.base_url;
+    let base = &ctx.origin();
     let version = ctx.param("version");
     let body = CollectionPage {
         // The doc example has no context; a real response almost certainly has one (§3).

@@ -215,7 +215,7 @@ fn list<T>(ctx: &Ctx<'_>, report: &Report<T>, entries: Vec<&T>) -> Result<Reply,
         .iter()
         .map(|entry| (report.to_json)(ctx, entry))
         .collect();
-    let base = &ctx.sim.base_url;
+    let base = &ctx.origin();
     let next_link = (end < matched.len()).then(|| {
         let token = SkipToken {
             collection: report.tag,

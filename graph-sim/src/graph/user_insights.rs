@@ -575,7 +575,7 @@ pub fn list(ctx: &Ctx<'_>) -> Result<Reply, GraphError> {
         .unwrap_or(0);
     let end = offset.saturating_add(top as usize).min(matched.len());
     let items = matched.get(offset..end).unwrap_or_default();
-    let base = &ctx.sim.base_url;
+    let base = &ctx.origin();
     let next_link = (end < matched.len()).then(|| {
         let token = SkipToken {
             collection: tag,

@@ -3,10 +3,15 @@
 mod app_sign_in;
 mod audit_logs;
 mod auth_methods;
+mod cert_auth;
 mod common;
 mod directory;
 mod faults;
+mod federation;
 mod ground_truth;
+mod keys;
+mod managed_identity;
+mod national_cloud;
 mod relying_party;
 mod report_helpers;
 mod reports_throttle;

@@ -11,7 +11,7 @@ use crate::common::{config, http, start, token_request};
 const SCOPE: &str = "https://graph.microsoft.com/.default";
 
 /// The JSON payload of a JWT, decoded without verification.
-fn jwt_claims(token: &str) -> Value {
+pub fn jwt_claims(token: &str) -> Value {
     let payload = token.split('.').nth(1).expect("payload");
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload)
@@ -20,7 +20,7 @@ fn jwt_claims(token: &str) -> Value {
 }
 
 /// Checks the §11.4 error shape and returns (status, error, code, description).
-async fn token_error(response: reqwest::Response) -> (u16, String, u64, String) {
+pub async fn token_error(response: reqwest::Response) -> (u16, String, u64, String) {
     let status = response.status().as_u16();
     let body: Value = response.json().await.expect("error json");
     for field in [
@@ -120,10 +120,12 @@ async fn accepts_basic_auth_domain_tenants_and_every_graph_scope() {
 async fn every_documented_error_code() {
     let mut cfg = config();
     cfg.clients.push(SimClient {
-        client_id: "0a0a0a0a-1111-4222-8333-444444444444".into(),
-        secret: "expired~secret".into(),
         secret_expired: true,
-        roles: vec!["Application.Read.All".into()],
+        ..SimClient::new(
+            "0a0a0a0a-1111-4222-8333-444444444444",
+            "expired~secret",
+            &["Application.Read.All"],
+        )
     });
     let sim = start(cfg).await;
     let base = |over: &[(&'static str, &'static str)]| {
