@@ -33,6 +33,11 @@ pub struct Args {
     #[arg(long = "web.listen-address", env = "ENTRA_EXPORTER_LISTEN_ADDRESS")]
     pub listen_address: Option<SocketAddr>,
 
+    /// TLS, basic auth and response headers for the HTTP server, in the Prometheus
+    /// exporter-toolkit web configuration format.
+    #[arg(long = "web.config.file", env = "ENTRA_EXPORTER_WEB_CONFIG_FILE")]
+    pub web_config_file: Option<PathBuf>,
+
     /// This replica's index when tenants are split across replicas (a StatefulSet's pod
     /// ordinal). Each replica watches the tenants whose id hashes to its index.
     #[arg(
@@ -243,6 +248,7 @@ fn load_config(args: &Args) -> Result<Config, crate::config::ConfigError> {
             (Some(index), Some(count)) => Some(crate::config::Shard { index, count }),
             _ => None,
         },
+        web_config_file: args.web_config_file.clone(),
     };
     Config::resolve(file, &|name| std::env::var(name).ok(), &overrides)
 }

@@ -18,6 +18,7 @@ pub mod graph;
 pub mod runtime;
 pub mod server;
 pub mod telemetry;
+pub mod web_config;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -110,9 +111,35 @@ pub async fn run(
         started: Instant::now(),
         ready_deadline: config.ready_deadline,
     });
-    let served = axum::serve(listener, server::router(state))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let mut app = server::router(state);
+    let served = match config.web {
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        Some(web) => {
+            let tls = web.tls.clone();
+            app = app.layer(axum::middleware::from_fn_with_state(
+                Arc::new(web),
+                web_config::guard,
+            ));
+            match tls {
+                None => {
+                    axum::serve(listener, app)
+                        .with_graceful_shutdown(shutdown)
+                        .await
+                }
+                Some(acceptor) => {
+                    let listener = web_config::TlsListener::new(listener, acceptor)
+                        .map_err(RunError::Serve)?;
+                    axum::serve(listener, app)
+                        .with_graceful_shutdown(shutdown)
+                        .await
+                }
+            }
+        }
+    };
     let _ = stop.send(true);
     for task in tasks {
         let _ = task.await;

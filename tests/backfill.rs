@@ -10,6 +10,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::prometheus::start_prometheus;
 use common::*;
 use graph_sim::{FaultKind, FaultRule, Quirks, SimConfig, SimHandle};
 use serde_json::Value;
@@ -52,57 +53,6 @@ async fn backfill(config: &Path, out: &Path) -> (bool, String) {
         output.status.success(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
-}
-
-/// A Prometheus on a free loopback port over `data`; killed on drop.
-struct Prometheus {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn start_prometheus(dir: &Path, data: &Path) -> Prometheus {
-    let config = dir.join("prometheus.yml");
-    std::fs::write(
-        &config,
-        "global:\n  scrape_interval: 1m\nscrape_configs: []\n",
-    )
-    .unwrap();
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let child = Command::new("prometheus")
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.tsdb.path={}", data.display()))
-        .arg("--storage.tsdb.retention.time=800d")
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect(
-            "prometheus is installed (Debian package `prometheus`; scripts/test.sh installs it)",
-        );
-    let p = Prometheus {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = reqwest::get(format!("{}/-/ready", p.url)).await {
-            if r.status() == 200 {
-                return p;
-            }
-        }
-        assert!(Instant::now() < deadline, "prometheus did not become ready");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 /// `(labels without __name__) → (timestamp → value)` from a Prometheus matrix or vector.
@@ -219,7 +169,12 @@ async fn history_round_trips_through_promtool_and_prometheus() {
         String::from_utf8_lossy(&created.stdout),
         String::from_utf8_lossy(&created.stderr)
     );
-    let prometheus = start_prometheus(dir.path(), &data).await;
+    let prometheus = start_prometheus(
+        dir.path(),
+        &data,
+        "global:\n  scrape_interval: 1m\nscrape_configs: []\n",
+    )
+    .await;
     let mut history = sim.user_insights_history_at("history", now);
     history.extend(sim.application_sign_in_history_at("history", now));
     let http = reqwest::Client::new();

@@ -154,6 +154,9 @@ pub enum ConfigError {
         /// serde's message, which names the key path and the line and column.
         message: String,
     },
+    /// The `--web.config.file` is unreadable or invalid.
+    #[error(transparent)]
+    Web(#[from] crate::web_config::WebConfigError),
     /// A value is missing or wrong after merging all sources.
     #[error("config key {key}: {reason}")]
     Invalid {
@@ -383,6 +386,8 @@ pub struct Overrides {
     pub listen_address: Option<SocketAddr>,
     /// `--shard.index` / `--shard.count`: watch only this replica's share of the tenants.
     pub shard: Option<Shard>,
+    /// `--web.config.file`: TLS, basic auth and headers, in exporter-toolkit's format.
+    pub web_config_file: Option<PathBuf>,
 }
 
 /// One replica's share of the tenants when a deployment is split across several processes.
@@ -413,6 +418,8 @@ impl Shard {
 pub struct Config {
     /// Address `/metrics` listens on.
     pub listen_address: SocketAddr,
+    /// TLS, basic auth and headers for the HTTP server; `None` serves plain HTTP to anyone.
+    pub web: Option<crate::web_config::WebConfig>,
     /// See [`defaults::READY_DEADLINE`].
     pub ready_deadline: Duration,
     /// Graph client behaviour.
@@ -798,8 +805,14 @@ impl Config {
             }
         }
 
+        let web = match &overrides.web_config_file {
+            Some(path) => Some(crate::web_config::WebConfig::load(path)?),
+            None => None,
+        };
+
         Ok(Config {
             listen_address,
+            web,
             ready_deadline: file.web.ready_deadline.unwrap_or(defaults::READY_DEADLINE),
             graph,
             tenants,

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
 pub mod certs;
+pub mod prometheus;
 
 use std::collections::BTreeMap;
 use std::io::Write;
