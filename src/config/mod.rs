@@ -725,6 +725,8 @@ impl Config {
                     invalid(key("cloud"), format!("built-in Graph root is invalid: {e}"))
                 })?,
             };
+            require_tls(&authority_host, &key("authority_host"))?;
+            require_tls(&graph_root, &key("graph_base_url"))?;
             let label = t.name.unwrap_or_else(|| tenant_id.clone());
             if label.is_empty() {
                 return Err(invalid(key("name"), "must not be empty"));
@@ -820,6 +822,29 @@ impl Config {
             breakdowns,
             activity,
         })
+    }
+}
+
+/// Refuses plain HTTP to anything but loopback: tokens and secrets travel on these
+/// connections, so TLS (always verified) is the only way to a real host. Loopback stays open
+/// for the simulator and local test doubles.
+fn require_tls(url: &Url, key: &str) -> Result<(), ConfigError> {
+    if url.scheme() == "https" {
+        return Ok(());
+    }
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    if loopback {
+        Ok(())
+    } else {
+        Err(invalid(
+            key,
+            format!("{url} is plain http to a host that is not loopback; use https (TLS certificates are always verified)"),
+        ))
     }
 }
 
@@ -1029,6 +1054,14 @@ mod tests {
             (
                 &format!("{MINIMAL}    graph_base_url: ftp://x\n"),
                 "must be an http(s) URL with a host",
+            ),
+            (
+                &format!("{MINIMAL}    graph_base_url: http://graph.microsoft.com/\n"),
+                "config key tenants[0].graph_base_url: http://graph.microsoft.com/ is plain http to a host that is not loopback; use https",
+            ),
+            (
+                &format!("{MINIMAL}    authority_host: http://login.example.com/\n"),
+                "config key tenants[0].authority_host: http://login.example.com/ is plain http",
             ),
             (
                 "tenants:\n  - tenant_id: a.com\n    client_id: c\n    auth:\n      client_secret: s\n  - tenant_id: a.com\n    client_id: d\n    auth:\n      client_secret: s\n",

@@ -376,11 +376,16 @@ impl Write for Capture {
 
 /// Installs a global subscriber that keeps every log line, once per test process.
 pub fn init_log_capture() {
+    init_log_capture_with("info");
+}
+
+/// [`init_log_capture`] with a filter; the first call in a process wins.
+pub fn init_log_capture_with(filter: &str) {
     let buffer = LOGS
         .get_or_init(|| Arc::new(Mutex::new(Vec::new())))
         .clone();
     let _ = tracing_subscriber::fmt()
-        .with_env_filter("info")
+        .with_env_filter(filter)
         .with_ansi(false)
         .with_writer(move || Capture(buffer.clone()))
         .try_init();
