@@ -526,6 +526,9 @@ pub struct SimConfig {
     /// endpoint and the identity endpoints accept, and the `aud` of issued tokens, e.g.
     /// `https://graph.microsoft.us` for a US Government simulator.
     pub graph_audience: String,
+    /// Test mode: each route accepts only its least-privileged application permission (the
+    /// first of its roles), not broader ones such as `Directory.Read.All`.
+    pub strict_least_privilege: bool,
 }
 
 /// The current time truncated to whole seconds: the default tenant "now".
@@ -564,6 +567,7 @@ impl Default for SimConfig {
             managed_identities: Vec::new(),
             tls: None,
             graph_audience: GLOBAL_GRAPH_AUDIENCE.to_owned(),
+            strict_least_privilege: false,
         }
     }
 }

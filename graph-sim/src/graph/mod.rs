@@ -62,10 +62,17 @@ fn run(ctx: &Ctx<'_>, route: &GraphRoute) -> Result<Reply, GraphError> {
     match route.access {
         Some(access) => access(ctx, &claims)?,
         None => {
+            // Strict mode accepts only the least-privileged role, listed first, so a test can
+            // show that the documented permissions suffice without broader ones.
+            let accepted = if ctx.sim.config.strict_least_privilege {
+                &route.roles[..route.roles.len().min(1)]
+            } else {
+                route.roles
+            };
             if !claims
                 .roles
                 .iter()
-                .any(|have| route.roles.iter().any(|need| have == need))
+                .any(|have| accepted.iter().any(|need| have == need))
             {
                 return Err(GraphError::forbidden());
             }
