@@ -23,29 +23,9 @@ const WAIT: Duration = Duration::from_secs(30);
 
 /// A CA and a server certificate for the US Government hosts, made at test time.
 fn certificates() -> (String, SimTls) {
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "entra-exporter test CA");
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = rcgen::Issuer::new(ca_params, ca_key);
-    let leaf_key = rcgen::KeyPair::generate().unwrap();
-    let leaf = rcgen::CertificateParams::new(vec![
-        "login.microsoftonline.us".to_owned(),
-        "graph.microsoft.us".to_owned(),
-    ])
-    .unwrap()
-    .signed_by(&leaf_key, &issuer)
-    .unwrap();
-    (
-        ca.pem(),
-        SimTls {
-            cert_pem: leaf.pem(),
-            key_pem: leaf_key.serialize_pem(),
-        },
-    )
+    let (ca, cert_pem, key_pem) =
+        common::certs::ca_and_server(&["login.microsoftonline.us", "graph.microsoft.us"]);
+    (ca, SimTls { cert_pem, key_pem })
 }
 
 /// A CONNECT proxy that tunnels every request to `upstream` and records the requested hosts.

@@ -12,28 +12,10 @@ use entra_exporter::web_config::WebConfig;
 const WAIT: Duration = Duration::from_secs(60);
 const PASSWORD: &str = "correct horse battery staple";
 
-/// A CA and a server certificate for 127.0.0.1, made at test time.
-fn certificates() -> (String, String, String) {
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "entra-exporter test CA");
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = rcgen::Issuer::new(ca_params, ca_key);
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
-        .unwrap()
-        .signed_by(&key, &issuer)
-        .unwrap();
-    (ca.pem(), cert.pem(), key.serialize_pem())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_scrapes_over_tls_with_basic_auth_and_a_wrong_password_gets_401() {
     let dir = tempfile::tempdir().unwrap();
-    let (ca, cert, key) = certificates();
+    let (ca, cert, key) = common::certs::ca_and_server(&["127.0.0.1"]);
     std::fs::write(dir.path().join("ca.pem"), &ca).unwrap();
     std::fs::write(dir.path().join("server.pem"), cert).unwrap();
     std::fs::write(dir.path().join("server.key"), key).unwrap();

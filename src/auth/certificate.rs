@@ -79,23 +79,32 @@ impl std::fmt::Debug for LoadedCertificate {
 
 /// Reads and checks the certificate credential at `path`.
 pub fn load(path: &Path, password: Option<&Secret>) -> Result<LoadedCertificate, CertificateError> {
+    let bytes = std::fs::read(path).map_err(|e| CertificateError::Read {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    from_bytes(&bytes, path, password)
+}
+
+/// Checks a certificate credential already read from `path` (which only labels errors).
+pub(crate) fn from_bytes(
+    bytes: &[u8],
+    path: &Path,
+    password: Option<&Secret>,
+) -> Result<LoadedCertificate, CertificateError> {
     let shown = path.display().to_string();
     let format = |reason: String| CertificateError::Format {
         path: shown.clone(),
         reason,
     };
-    let bytes = std::fs::read(path).map_err(|e| CertificateError::Read {
-        path: shown.clone(),
-        reason: e.to_string(),
-    })?;
     let looks_like_pem = bytes
         .iter()
         .find(|b| !b.is_ascii_whitespace())
         .is_some_and(|&b| b == b'-');
     let (key, chain) = if looks_like_pem {
-        from_pem(&bytes, password).map_err(format)?
+        from_pem(bytes, password).map_err(format)?
     } else {
-        from_pkcs12(&bytes, password).map_err(format)?
+        from_pkcs12(bytes, password).map_err(format)?
     };
     let leaf = chain
         .first()

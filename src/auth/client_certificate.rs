@@ -10,9 +10,9 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::Serialize;
 
 use super::certificate::{self, LoadedCertificate};
-use super::oauth::{request_token, JWT_BEARER};
+use super::oauth::{TokenEndpoint, JWT_BEARER};
 use super::{AccessToken, BoxFuture, TokenError, TokenSource};
-use crate::config::{AssertionForm, CertificateCredential, Secret, TenantConfig};
+use crate::config::{AssertionForm, CertificateCredential, Secret};
 
 /// How long an assertion is valid: the 10 minutes Microsoft recommends at most.
 const ASSERTION_LIFETIME: Duration = Duration::from_secs(600);
@@ -38,14 +38,8 @@ struct AssertionClaims<'a> {
 
 /// Gets tokens by signing assertions with a certificate read from disk.
 pub struct ClientCertificateSource {
-    /// Shared HTTP client.
-    http: reqwest::Client,
-    /// Token endpoint; also the assertion's audience.
-    token_url: url::Url,
-    /// The app registration's client id.
-    client_id: String,
-    /// `{graph root}/.default`.
-    scope: String,
+    /// The tenant's token endpoint; its URL is the assertion's audience.
+    endpoint: TokenEndpoint,
     /// The PEM or PKCS#12 file. Read again for every token, so a certificate rotated in a
     /// mounted Kubernetes secret is picked up without a restart.
     path: PathBuf,
@@ -55,33 +49,18 @@ pub struct ClientCertificateSource {
     form: AssertionForm,
     /// Whether to send the chain in `x5c` (subject-name/issuer authentication).
     send_chain: bool,
-    /// Per-request timeout.
-    timeout: Duration,
-    /// Tenant label, for errors.
-    tenant: String,
 }
 
 impl ClientCertificateSource {
-    /// A source for `tenant` with the certificate credential `cert`.
-    pub fn new(
-        http: reqwest::Client,
-        tenant: &TenantConfig,
-        client_id: &str,
-        cert: &CertificateCredential,
-        timeout: Duration,
-    ) -> Result<Self, url::ParseError> {
-        Ok(ClientCertificateSource {
-            http,
-            token_url: tenant.token_url()?,
-            client_id: client_id.to_owned(),
-            scope: tenant.scope(),
+    /// A source signing with `cert` for `endpoint`.
+    pub fn new(endpoint: TokenEndpoint, cert: &CertificateCredential) -> Self {
+        ClientCertificateSource {
+            endpoint,
             path: cert.path.clone(),
             password: cert.password.clone(),
             form: cert.form,
             send_chain: cert.send_chain,
-            timeout,
-            tenant: tenant.label.clone(),
-        })
+        }
     }
 
     /// A signed assertion for `now`.
@@ -106,9 +85,9 @@ impl ClientCertificateSource {
             .map(|d| d.as_secs())
             .unwrap_or(0);
         let claims = AssertionClaims {
-            aud: self.token_url.as_str(),
-            iss: &self.client_id,
-            sub: &self.client_id,
+            aud: self.endpoint.url.as_str(),
+            iss: &self.endpoint.client_id,
+            sub: &self.endpoint.client_id,
             jti: uuid::Uuid::new_v4().to_string(),
             iat: now,
             nbf: now,
@@ -126,30 +105,17 @@ impl ClientCertificateSource {
 impl TokenSource for ClientCertificateSource {
     fn fetch(&self) -> BoxFuture<'_, Result<AccessToken, TokenError>> {
         Box::pin(async move {
-            let credential = |reason: String| TokenError::Credential {
-                tenant: self.tenant.clone(),
-                reason,
-            };
             let cert = certificate::load(&self.path, self.password.as_ref())
-                .map_err(|e| credential(e.to_string()))?;
+                .map_err(|e| self.endpoint.credential_error(e.to_string()))?;
             let assertion = self
                 .assertion(&cert, SystemTime::now())
-                .map_err(credential)?;
-            let form = [
-                ("grant_type", "client_credentials"),
-                ("client_id", self.client_id.as_str()),
-                ("client_assertion_type", JWT_BEARER),
-                ("client_assertion", assertion.as_str()),
-                ("scope", self.scope.as_str()),
-            ];
-            request_token(
-                &self.http,
-                &self.token_url,
-                &form,
-                self.timeout,
-                &self.tenant,
-            )
-            .await
+                .map_err(|e| self.endpoint.credential_error(e))?;
+            self.endpoint
+                .request(&[
+                    ("client_assertion_type", JWT_BEARER),
+                    ("client_assertion", assertion.as_str()),
+                ])
+                .await
         })
     }
 

@@ -11,7 +11,7 @@ mod client_certificate;
 mod client_secret;
 mod error;
 mod managed_identity;
-mod oauth;
+pub(crate) mod oauth;
 mod workload_identity;
 
 use std::future::Future;
@@ -58,26 +58,28 @@ pub fn source_for(
     tenant: &TenantConfig,
     timeout: Duration,
 ) -> Result<Box<dyn TokenSource>, String> {
-    let url_error = |e: url::ParseError| format!("cannot build the token URL: {e}");
-    let http = http.clone();
+    let endpoint = |client_id: &str| {
+        oauth::TokenEndpoint::new(http.clone(), tenant, client_id, timeout)
+            .map_err(|e| format!("cannot build the token URL: {e}"))
+    };
     Ok(match &tenant.credential {
-        Credential::ClientSecret { client_id, secret } => Box::new(
-            ClientSecretSource::new(http, tenant, client_id, secret, timeout).map_err(url_error)?,
-        ),
+        Credential::ClientSecret { client_id, secret } => {
+            Box::new(ClientSecretSource::new(endpoint(client_id)?, secret))
+        }
         Credential::ClientCertificate {
             client_id,
             certificate,
-        } => Box::new(
-            ClientCertificateSource::new(http, tenant, client_id, certificate, timeout)
-                .map_err(url_error)?,
-        ),
+        } => Box::new(ClientCertificateSource::new(
+            endpoint(client_id)?,
+            certificate,
+        )),
         Credential::WorkloadIdentity {
             client_id,
             token_file,
-        } => Box::new(
-            WorkloadIdentitySource::new(http, tenant, client_id, token_file.clone(), timeout)
-                .map_err(url_error)?,
-        ),
+        } => Box::new(WorkloadIdentitySource::new(
+            endpoint(client_id)?,
+            token_file.clone(),
+        )),
         Credential::ManagedIdentity(identity) => Box::new(ManagedIdentitySource::new(
             identity.clone(),
             &tenant.graph_root,

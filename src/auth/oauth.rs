@@ -39,8 +39,64 @@ struct ErrorResponse {
     error_codes: Vec<u64>,
 }
 
+/// A tenant's token endpoint, and what every client-credentials request to it carries; each
+/// credential type adds only its own proof (a secret or an assertion).
+pub struct TokenEndpoint {
+    /// Shared HTTP client (connection pool, proxy, extra roots).
+    http: reqwest::Client,
+    /// `{authority}{tenant}/oauth2/v2.0/token`; also the audience of client assertions.
+    pub url: url::Url,
+    /// The app registration's (or user-assigned identity's) client id.
+    pub client_id: String,
+    /// `{graph root}/.default`: tokens are per cloud (reference §12).
+    scope: String,
+    /// Per-request timeout.
+    timeout: Duration,
+    /// Tenant label, for errors.
+    pub tenant: String,
+}
+
+impl TokenEndpoint {
+    /// The endpoint of `tenant`'s authority for `client_id`.
+    pub fn new(
+        http: reqwest::Client,
+        tenant: &crate::config::TenantConfig,
+        client_id: &str,
+        timeout: Duration,
+    ) -> Result<Self, url::ParseError> {
+        Ok(TokenEndpoint {
+            http,
+            url: tenant.token_url()?,
+            client_id: client_id.to_owned(),
+            scope: tenant.scope(),
+            timeout,
+            tenant: tenant.label.clone(),
+        })
+    }
+
+    /// Requests a token with the client-credentials grant and `proof`, the credential's own
+    /// form fields.
+    pub async fn request(&self, proof: &[(&str, &str)]) -> Result<AccessToken, TokenError> {
+        let mut form = vec![
+            ("grant_type", "client_credentials"),
+            ("client_id", self.client_id.as_str()),
+            ("scope", self.scope.as_str()),
+        ];
+        form.extend_from_slice(proof);
+        request_token(&self.http, &self.url, &form, self.timeout, &self.tenant).await
+    }
+
+    /// A [`TokenError::Credential`] for this tenant.
+    pub fn credential_error(&self, reason: String) -> TokenError {
+        TokenError::Credential {
+            tenant: self.tenant.clone(),
+            reason,
+        }
+    }
+}
+
 /// Sends the token request and turns the answer into a token or a typed error.
-pub async fn request_token(
+async fn request_token(
     http: &reqwest::Client,
     url: &url::Url,
     form: &[(&str, &str)],
