@@ -2,6 +2,8 @@
 # Every check CI runs, in order, on a machine that may be fresh: it installs what it needs.
 #   1. cargo fmt --check   2. cargo clippy -D warnings   3. all tests
 #   4. promtool check metrics on the demo's /metrics
+#   5. monitoring: dashboards, rules, alert delivery (scripts/monitoring/check.sh)
+#   6. deployment: Dockerfile, release build, Helm chart (scripts/deploy/check.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -54,3 +56,10 @@ if grep '^entra_collector_up{.*} 0$' target/demo-metrics.txt; then
 fi
 promtool check metrics <target/demo-metrics.txt
 echo "promtool: $(grep -c '^entra_' target/demo-metrics.txt) series pass"
+
+step "monitoring: dashboards, rules and alert delivery against a real Prometheus"
+kill "$demo" 2>/dev/null || true
+./scripts/monitoring/check.sh
+
+step "deployment: Dockerfile, release build and Helm chart"
+./scripts/deploy/check.sh
