@@ -47,7 +47,9 @@ pub struct Args {
     pub token_lifetime: humantime::Duration,
     /// Fault rule, repeatable: ROUTE:FAULT[:skip=N][:times=N], e.g. applications:status=503:times=3,
     /// '*:throttle=2.5', token:latency=500ms, servicePrincipals:malformed,
-    /// applications:truncated:skip=1, applications:drop.
+    /// applications:truncated:skip=1, applications:drop, applications:slow=200ms,
+    /// applications:html, applications:wrongshape, applications:huge=1GiB,
+    /// applications:nextlink=self, applications:revoke:skip=1:times=1, token:skew=-10m.
     #[arg(long = "fault", value_name = "RULE")]
     pub faults: Vec<FaultRule>,
     /// Switch off resource-unit throttling.

@@ -66,7 +66,7 @@ pub use config::{
     DEFAULT_USERS, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_DOMAIN, DEMO_TENANT_ID,
     GLOBAL_GRAPH_AUDIENCE, GRAPH_JSON_CONTENT_TYPE,
 };
-pub use faults::{FaultControl, FaultKind, FaultParseError, FaultRule};
+pub use faults::{FaultControl, FaultKind, FaultParseError, FaultRule, SLOW_BODY_CHUNK};
 pub use ground_truth::{names as metric_names, GroundTruth, Sample, TimedSample};
 pub use reports_throttle::ReportsThrottleConfig;
 pub use server::{federated_issuer_for, RequestRecord, SimHandle, Simulator};

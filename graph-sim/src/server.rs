@@ -25,7 +25,7 @@ use tokio::task::JoinHandle;
 
 use crate::assertion::ReplayCache;
 use crate::config::SimConfig;
-use crate::faults::{FaultControl, FaultKind};
+use crate::faults::{self, FaultControl, FaultKind};
 use crate::federation::FederatedIssuer;
 use crate::graph;
 use crate::graph::errors::GraphError;
@@ -187,6 +187,9 @@ pub(crate) struct Ctx<'a> {
     pub client_request_id: &'a str,
     /// The client's own `client-request-id`, if it sent one.
     pub client_request_id_sent: Option<&'a str>,
+    /// Seconds the identity platform's clock is off the host's for this request (a `skew`
+    /// fault); tokens issued now carry it.
+    pub clock_skew: i64,
 }
 
 impl Ctx<'_> {
@@ -708,6 +711,9 @@ async fn handle(State(sim): State<Arc<SimState>>, request: Request) -> Response<
     if !plan.latency.is_zero() {
         tokio::time::sleep(plan.latency).await;
     }
+    if plan.revoke {
+        sim.tokens.rotate();
+    }
 
     let body = axum::body::to_bytes(body, MAX_BODY_BYTES).await;
     let raw_query = parts.uri.query().unwrap_or_default();
@@ -728,6 +734,7 @@ async fn handle(State(sim): State<Arc<SimState>>, request: Request) -> Response<
         request_id: &request_id,
         client_request_id: &client_request_id,
         client_request_id_sent,
+        clock_skew: plan.clock_skew,
     };
     let is_token = matches!(
         &matched,
@@ -737,6 +744,8 @@ async fn handle(State(sim): State<Arc<SimState>>, request: Request) -> Response<
         &matched,
         PathMatch::Found { route, .. } if matches!(route.kind, RouteKind::Public(_))
     );
+    // What a `nextlink=self` fault points back at: this very request, as the client named it.
+    let own_url = format!("{}{path_and_query}", ctx.origin());
 
     let mut reply = match (&plan.action, body.is_err()) {
         (Some(FaultKind::Status(status)), _) => fault_status(&ctx, is_token, *status),
@@ -744,6 +753,13 @@ async fn handle(State(sim): State<Arc<SimState>>, request: Request) -> Response<
             fault_throttle(&ctx, is_token, retry_after.as_deref())
         }
         (Some(FaultKind::MalformedJson), _) => malformed(&ctx, is_token),
+        (Some(FaultKind::HtmlOk), _) => faults::html_page(),
+        (Some(FaultKind::WrongShape), _) => faults::wrong_shape(json_content_type(&ctx, is_token)),
+        (Some(FaultKind::HugeBody(_)), _) => Reply::new(
+            StatusCode::OK,
+            json_content_type(&ctx, is_token),
+            Bytes::new(),
+        ),
         (_, true) => GraphError::new(413, "Request_BadRequest", "The request body is too large.")
             .to_reply(&request_id, &client_request_id),
         _ => dispatch(&ctx, &matched),
@@ -769,7 +785,20 @@ async fn handle(State(sim): State<Arc<SimState>>, request: Request) -> Response<
     match plan.action {
         Some(FaultKind::TruncatedJson) => truncate(reply),
         Some(FaultKind::DropMidBody) => drop_mid_body(reply),
+        Some(FaultKind::SlowBody(gap)) => faults::slow_body(reply, gap),
+        Some(FaultKind::HugeBody(bytes)) => sim.faults.huge_body(reply, bytes),
+        Some(FaultKind::NextLinkLoop) => faults::with_next_link(reply, &own_url).into_response(),
+        Some(FaultKind::NextLinkTo(link)) => faults::with_next_link(reply, &link).into_response(),
         _ => reply.into_response(),
+    }
+}
+
+/// The `Content-Type` of the route's JSON: the token endpoint's or Graph's.
+fn json_content_type<'a>(ctx: &'a Ctx<'_>, is_token: bool) -> &'a str {
+    if is_token {
+        token::JSON_CONTENT_TYPE
+    } else {
+        ctx.sim.config.quirks.graph_content_type.as_str()
     }
 }
 

@@ -79,6 +79,15 @@ pub(crate) struct Claims {
     pub uti: String,
     /// Token version.
     pub ver: String,
+    /// Simulator only: seconds the issuing clock was ahead of (or, negative, behind) the
+    /// host's under a `skew` fault, so Graph checks `nbf`/`exp` against the same clock, as
+    /// Microsoft's services agree with each other. Absent without the fault.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        rename = "xms_sim_skew"
+    )]
+    pub sim_clock_skew: Option<i64>,
 }
 
 /// Why Graph refuses a bearer token (each maps to a 401 message).
@@ -197,7 +206,19 @@ impl TokenIssuer {
         roles: &[String],
         method: AuthMethod,
     ) -> Result<Issued, jsonwebtoken::errors::Error> {
-        let now = jsonwebtoken::get_current_timestamp();
+        self.issue_skewed(appid, roles, method, 0)
+    }
+
+    /// [`TokenIssuer::issue`] by a clock `skew` seconds ahead of the host's (behind when
+    /// negative): the `skew` fault.
+    pub(crate) fn issue_skewed(
+        &self,
+        appid: &str,
+        roles: &[String],
+        method: AuthMethod,
+        skew: i64,
+    ) -> Result<Issued, jsonwebtoken::errors::Error> {
+        let now = jsonwebtoken::get_current_timestamp().saturating_add_signed(skew);
         let exp = now.saturating_add(self.lifetime.as_secs());
         let claims = Claims {
             aud: self.audience.clone(),
@@ -213,6 +234,7 @@ impl TokenIssuer {
             tid: self.tenant_id.clone(),
             uti: uuid::Uuid::new_v4().to_string(),
             ver: "1.0".to_owned(),
+            sim_clock_skew: (skew != 0).then_some(skew),
         };
         let key = self.key.read().unwrap_or_else(|e| e.into_inner());
         let token = jsonwebtoken::encode(
@@ -233,8 +255,9 @@ impl TokenIssuer {
             return Err(Rejection::Empty);
         }
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = self.leeway;
-        validation.validate_nbf = true;
+        // Lifetime is checked below, against the clock that issued the token.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
         validation.set_audience(&[self.audience.as_str(), GRAPH_APP_ID]);
         validation.set_required_spec_claims(&["exp", "aud"]);
         let key = self.key.read().unwrap_or_else(|e| e.into_inner());
@@ -249,6 +272,14 @@ impl TokenIssuer {
                     }
                     _ => Rejection::Malformed,
                 })?;
+        let now = jsonwebtoken::get_current_timestamp()
+            .saturating_add_signed(data.claims.sim_clock_skew.unwrap_or(0));
+        if data.claims.exp < now.saturating_sub(self.leeway) {
+            return Err(Rejection::Expired);
+        }
+        if data.claims.nbf > now.saturating_add(self.leeway) {
+            return Err(Rejection::NotYetValid);
+        }
         if !data.claims.tid.eq_ignore_ascii_case(&self.tenant_id) {
             return Err(Rejection::WrongTenant);
         }
@@ -681,7 +712,7 @@ pub(crate) fn handle(ctx: &Ctx<'_>) -> Result<Reply, TokenError> {
 
     let issued = sim
         .tokens
-        .issue(&client.client_id, &client.roles, method)
+        .issue_skewed(&client.client_id, &client.roles, method, ctx.clock_skew)
         .map_err(|e| {
             tracing::error!(error = %e, "signing an access token failed");
             TokenError::for_status(500)
@@ -812,6 +843,43 @@ mod tests {
         assert_eq!(issuer.verify("abc"), Err(Rejection::Malformed));
         issuer.rotate();
         assert_eq!(issuer.verify(&token), Err(Rejection::BadSignature));
+    }
+
+    #[test]
+    fn skewed_tokens_carry_shifted_times_and_verify_on_the_same_clock() {
+        let config = SimConfig {
+            token_lifetime: Duration::from_secs(300),
+            ..SimConfig::default()
+        };
+        let issuer = TokenIssuer::new(&config);
+        let demo = SimClient::demo();
+        let now = jsonwebtoken::get_current_timestamp();
+        for skew in [600_i64, -600] {
+            let issued = issuer
+                .issue_skewed(&demo.client_id, &demo.roles, AuthMethod::Secret, skew)
+                .expect("sign");
+            assert!(issued.iat.abs_diff(now.saturating_add_signed(skew)) <= 2);
+            // Ahead: not yet valid by the host's clock; behind: already expired by it.
+            if skew > 0 {
+                assert!(issued.iat > now + 300);
+            } else {
+                assert!(issued.exp < now);
+            }
+            assert_eq!(
+                issued.expires_in(),
+                300,
+                "expires_in is relative, unshifted"
+            );
+            let claims = issuer
+                .verify(&issued.token)
+                .expect("valid on its own clock");
+            assert_eq!(claims.sim_clock_skew, Some(skew));
+        }
+        // Without the skew claim the same times are judged by the host's clock.
+        let unskewed = issuer
+            .issue(&demo.client_id, &demo.roles, AuthMethod::Secret)
+            .expect("sign");
+        assert!(issuer.verify(&unskewed.token).is_ok());
     }
 
     #[test]

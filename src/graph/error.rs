@@ -38,14 +38,18 @@ pub enum GraphError {
         request_id: String,
     },
     /// No usable response: DNS, connection, timeout or a body that broke off, after retries.
-    #[error("GET {endpoint} failed after {attempts} attempts: {reason}")]
+    #[error("GET {endpoint} on {host} failed after {attempts} attempts: {reason} — {hint}")]
     Transport {
         /// Endpoint path.
         endpoint: &'static str,
+        /// Host (and port) the request went to.
+        host: String,
         /// Requests sent.
         attempts: u32,
-        /// The transport error.
+        /// The transport error with its causes, e.g. the DNS failure.
         reason: String,
+        /// What to check: the timeout setting, or DNS, firewall and proxy.
+        hint: String,
     },
     /// A 2xx response whose body is not what the endpoint documents.
     #[error(
@@ -68,7 +72,7 @@ pub enum GraphError {
         limit: u64,
     },
     /// `@odata.nextLink` pointed at a page already read.
-    #[error("GET {endpoint}: @odata.nextLink loops back to a page already read after {pages} pages; stopped")]
+    #[error("GET {endpoint}: @odata.nextLink loops back to a page already read after {pages} pages; stopped, nothing of this collection is published, and the collector tries again at its next interval")]
     PagingLoop {
         /// Endpoint path.
         endpoint: &'static str,
@@ -76,7 +80,7 @@ pub enum GraphError {
         pages: usize,
     },
     /// `@odata.nextLink` pointed at another host; the bearer token is never sent there.
-    #[error("GET {endpoint}: @odata.nextLink points to {origin}, not the configured Graph root; not followed, so the token is not sent there")]
+    #[error("GET {endpoint}: @odata.nextLink points to {origin}, not the configured Graph root; not followed, so the token is not sent there (the answer did not come from Graph, or a proxy rewrites Graph's links: then set tenants[].graph_base_url to the URL the links use)")]
     ForeignNextLink {
         /// Endpoint path.
         endpoint: &'static str,

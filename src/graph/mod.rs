@@ -7,7 +7,7 @@
 //! another host, so the bearer token only ever goes to the configured Graph root.
 
 pub mod budget;
-mod error;
+pub(crate) mod error;
 pub mod retry;
 
 use std::collections::HashSet;
@@ -50,7 +50,7 @@ pub enum Service {
 
 /// One page of an OData collection.
 #[derive(Deserialize)]
-struct Page<T> {
+pub(crate) struct Page<T> {
     value: Vec<T>,
     #[serde(rename = "@odata.nextLink")]
     next_link: Option<String>,
@@ -74,15 +74,24 @@ pub struct GraphClient {
     reports: Option<budget::Pacer>,
 }
 
+/// Why one attempt failed.
 enum Failure {
     /// Worth another attempt after the given delay (None = backoff).
     Retry {
+        /// `reason` label of the retries counter.
         reason: &'static str,
+        /// HTTP status; 0 when no complete response arrived.
         status: u16,
+        /// Graph's request-id, or ours when there was no answer.
         request_id: String,
+        /// The capped `Retry-After`, if Graph sent a usable one.
         retry_after: Option<Duration>,
+        /// What went wrong, for the log and the final error.
         detail: String,
+        /// What to do if it keeps happening; empty when the status says it all.
+        hint: String,
     },
+    /// Not worth retrying within this poll.
     Fatal(GraphError),
 }
 
@@ -121,22 +130,30 @@ impl GraphClient {
         mut on_page: impl FnMut(Vec<T>),
     ) -> Result<usize, GraphError> {
         let mut url = self.url(endpoint, query)?;
-        let mut seen = HashSet::new();
+        // Every page URL read so far, the first included, so a link back to any of them is
+        // caught before that page is requested again.
+        let mut seen = HashSet::from([url.clone()]);
+        let first = url.clone();
         let mut pages = 0;
         loop {
-            let (body, request_id) = self.get(endpoint, &url).await?;
+            let (body, request_id, content_type) = self.get(endpoint, &url).await?;
             let page: Page<T> = serde_json::from_slice(&body).map_err(|e| GraphError::Decode {
                 endpoint: endpoint.path,
                 request_id,
-                reason: describe_json_error(&e, &body),
+                reason: describe_json_error(&e, &body, &content_type),
             })?;
             pages += 1;
             on_page(page.value);
             let Some(link) = page.next_link else {
                 return Ok(pages);
             };
+            // Graph's links are absolute (reference, "Common conventions"). A relative one is
+            // resolved against the collection's first URL, not the current page's: against the
+            // current page a path-relative link such as `a/next` makes a longer URL on every
+            // page, which never repeats, so the loop check below never stops it (found by
+            // fuzzing, see the regression test).
             let next = Url::parse(&link)
-                .or_else(|_| url.join(&link))
+                .or_else(|_| first.join(&link))
                 .map_err(|e| GraphError::Decode {
                     endpoint: endpoint.path,
                     request_id: "-".into(),
@@ -148,7 +165,7 @@ impl GraphClient {
                     origin: next.origin().ascii_serialization(),
                 });
             }
-            if !seen.insert(next.clone()) || next == url {
+            if !seen.insert(next.clone()) {
                 return Err(GraphError::PagingLoop {
                     endpoint: endpoint.path,
                     pages,
@@ -173,12 +190,12 @@ impl GraphClient {
         Ok(url)
     }
 
-    /// GET with retries; returns the body and Graph's request-id.
+    /// GET with retries; returns the body, Graph's request-id and the `Content-Type`.
     async fn get(
         &self,
         endpoint: &'static Endpoint,
         url: &Url,
-    ) -> Result<(Bytes, String), GraphError> {
+    ) -> Result<(Bytes, String, String), GraphError> {
         let mut refreshed_after_401 = false;
         let mut attempt: u32 = 0;
         loop {
@@ -219,13 +236,16 @@ impl GraphClient {
                     request_id,
                     retry_after,
                     detail,
+                    hint,
                 } => {
                     if attempt > self.options.max_retries {
                         return Err(if status == 0 {
                             GraphError::Transport {
                                 endpoint: endpoint.path,
+                                host: host_of(url),
                                 attempts: attempt,
                                 reason: detail,
+                                hint,
                             }
                         } else {
                             GraphError::RetriesExhausted {
@@ -255,7 +275,7 @@ impl GraphClient {
         endpoint: &'static Endpoint,
         url: &Url,
         token: &str,
-    ) -> Result<(Bytes, String), Failure> {
+    ) -> Result<(Bytes, String, String), Failure> {
         let client_request_id = uuid::Uuid::new_v4().to_string();
         let sent = self
             .http
@@ -270,17 +290,14 @@ impl GraphClient {
             Ok(r) => r,
             Err(e) => {
                 self.count_request(endpoint, "error");
-                let reason = if e.is_timeout() {
-                    "timeout"
-                } else {
-                    "connection"
-                };
+                let (reason, hint) = self.transport_hint(&e, url, false);
                 return Err(Failure::Retry {
                     reason,
                     status: 0,
                     request_id: client_request_id,
                     retry_after: None,
-                    detail: e.without_url().to_string(),
+                    detail: error_chain(e),
+                    hint,
                 });
             }
         };
@@ -296,6 +313,12 @@ impl GraphClient {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| retry::parse_retry_after(v, self.options.max_retry_after));
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("none")
+            .to_owned();
         let body = read_limited(response, self.options.max_body_bytes).await;
         let request_id_or_dash = request_id.clone().unwrap_or_else(|| "-".into());
         let body = match body {
@@ -307,24 +330,22 @@ impl GraphClient {
                 }))
             }
             Err(BodyError::Broken(e)) => {
+                let (reason, hint) = self.transport_hint(&e, url, true);
                 return Err(Failure::Retry {
-                    reason: if e.is_timeout() {
-                        "timeout"
-                    } else {
-                        "connection"
-                    },
+                    reason,
                     status: 0,
                     request_id: request_id_or_dash,
                     retry_after: None,
                     detail: format!(
                         "response body broke off after HTTP {status}: {}",
-                        e.without_url()
+                        error_chain(e)
                     ),
-                })
+                    hint,
+                });
             }
         };
         match status {
-            200..=299 => Ok((body, request_id_or_dash)),
+            200..=299 => Ok((body, request_id_or_dash, content_type)),
             429 | 503 | 504 => Err(Failure::Retry {
                 reason: if status == 429 {
                     "throttled"
@@ -335,6 +356,7 @@ impl GraphClient {
                 request_id: request_id_or_dash,
                 retry_after,
                 detail: format!("HTTP {status}"),
+                hint: String::new(),
             }),
             _ => Err(Failure::Fatal(error::api_error(
                 endpoint.path,
@@ -343,6 +365,36 @@ impl GraphClient {
                 request_id,
                 &body,
             ))),
+        }
+    }
+
+    /// The retries-counter reason for a transport error, and what an operator can do about
+    /// it if it persists.
+    fn transport_hint(
+        &self,
+        e: &reqwest::Error,
+        url: &Url,
+        mid_body: bool,
+    ) -> (&'static str, String) {
+        let host = host_of(url);
+        if e.is_timeout() {
+            (
+                "timeout",
+                format!(
+                    "no complete answer from {host} within graph.timeout ({}); raise graph.timeout if Graph is this slow for the tenant",
+                    humantime::format_duration(self.options.timeout)
+                ),
+            )
+        } else if mid_body {
+            (
+                "connection",
+                format!("the connection to {host} broke off mid-response; a proxy or load balancer may be cutting it"),
+            )
+        } else {
+            (
+                "connection",
+                format!("check that {host} resolves and is reachable from the exporter (DNS, firewall, proxy) and that tenants[].graph_base_url is right"),
+            )
         }
     }
 
@@ -409,15 +461,249 @@ async fn read_limited(mut response: reqwest::Response, limit: u64) -> Result<Byt
     Ok(buf.freeze())
 }
 
-/// serde's message plus a short excerpt when the body is not JSON at all (an HTML error
-/// page, say), which is what an operator needs to recognise it.
-fn describe_json_error(e: &serde_json::Error, body: &[u8]) -> String {
+/// serde's message, what kind of failure it is, and what probably caused it: a body that is
+/// not JSON at all (an HTML page from a proxy), one cut short, or JSON of another shape.
+pub(crate) fn describe_json_error(
+    e: &serde_json::Error,
+    body: &[u8],
+    content_type: &str,
+) -> String {
     if e.is_syntax() && e.line() == 1 && e.column() <= 1 {
         format!(
-            "not JSON ({e}); body starts with {:?}",
+            "not JSON ({e}); Content-Type {content_type:?}, body starts with {:?}: something other than Graph answered (a proxy or captive portal?)",
             String::from_utf8_lossy(&body[..body.len().min(80)])
         )
+    } else if e.is_eof() {
+        format!(
+            "the JSON ends early ({e}); the body was cut short, by a proxy or a dropped connection"
+        )
+    } else if e.is_data() {
+        format!("valid JSON but not the documented shape ({e}); something other than Graph answered, or Graph changed the response: report it with the request-id")
     } else {
-        format!("{e}")
+        format!("broken JSON ({e})")
+    }
+}
+
+/// The host (and port, if any) of `url`, to name in errors.
+fn host_of(url: &Url) -> String {
+    match (url.host_str(), url.port()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (Some(host), None) => host.to_owned(),
+        (None, _) => url.as_str().to_owned(),
+    }
+}
+
+/// A transport error with its causes (`error sending request: … dns error: failed to
+/// lookup address …`); reqwest's own message alone says only that sending failed. The URL is
+/// left out: the endpoint and host are named separately, and a nextLink's query is noise.
+fn error_chain(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use axum::extract::State;
+    use axum::http::Uri;
+
+    use super::*;
+    use crate::auth::{AccessToken, BoxFuture, TokenError, TokenSource};
+    use crate::config::Secret;
+
+    /// A token source that always hands out the same token.
+    struct Fixed;
+
+    impl TokenSource for Fixed {
+        fn fetch(&self) -> BoxFuture<'_, Result<AccessToken, TokenError>> {
+            Box::pin(async {
+                Ok(AccessToken {
+                    token: Secret::new("t0ken"),
+                    expires_in: Duration::from_secs(3600),
+                })
+            })
+        }
+        fn kind(&self) -> &'static str {
+            "fixed"
+        }
+    }
+
+    static ITEMS: Endpoint = Endpoint {
+        path: "/v1.0/items",
+        permission: "Test.Read.All",
+        service: Service::Other,
+    };
+
+    fn client(root: &str) -> GraphClient {
+        let telemetry = Telemetry::new();
+        let tokens = TokenProvider::new(Box::new(Fixed), "t".into(), telemetry.clone());
+        let options = GraphOptions {
+            max_retries: 1,
+            initial_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(2),
+            timeout: Duration::from_secs(5),
+            ..GraphOptions::default()
+        };
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let root = Url::parse(root).unwrap();
+        GraphClient::new(http, root, Arc::new(tokens), options, telemetry, "t".into())
+    }
+
+    /// Serves pages on loopback: `next(base, path_and_query)` is the page's nextLink. Returns
+    /// the base URL and a request counter.
+    async fn serve(next: fn(&str, &str) -> Option<String>) -> (String, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let count = Arc::new(AtomicUsize::new(0));
+        let state = (base.clone(), count.clone(), next);
+        type S = (String, Arc<AtomicUsize>, fn(&str, &str) -> Option<String>);
+        let app = axum::Router::new()
+            .fallback(
+                |State((base, count, next)): State<S>, uri: Uri| async move {
+                    count.fetch_add(1, Ordering::SeqCst);
+                    let pq = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+                    let mut page = serde_json::json!({"value": [pq]});
+                    if let Some(link) = next(&base, pq) {
+                        page["@odata.nextLink"] = link.into();
+                    }
+                    axum::Json(page)
+                },
+            )
+            .with_state(state);
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (format!("{base}/"), count)
+    }
+
+    async fn read_all(graph: &GraphClient) -> Result<usize, GraphError> {
+        graph
+            .for_each_page(&ITEMS, "", |_: Vec<serde_json::Value>| {})
+            .await
+    }
+
+    #[tokio::test]
+    async fn a_link_back_to_the_first_page_is_caught_before_it_is_read_again() {
+        let (root, requests) = serve(|base, pq| match pq {
+            "/v1.0/items" => Some(format!("{base}/v1.0/items?$skiptoken=2")),
+            _ => Some(format!("{base}/v1.0/items")),
+        })
+        .await;
+        let e = read_all(&client(&root)).await.unwrap_err();
+        assert!(matches!(e, GraphError::PagingLoop { pages: 2, .. }), "{e}");
+        assert_eq!(requests.load(Ordering::SeqCst), 2);
+        assert!(e
+            .to_string()
+            .contains("nothing of this collection is published"));
+    }
+
+    #[tokio::test]
+    async fn a_relative_next_link_that_grows_the_path_is_a_loop() {
+        // Found by fuzzing (fuzz/, graph_page_credentials): resolved against each page's own
+        // URL, this link gave /v1.0/0v1.0/next, /v1.0/0v1.0/0v1.0/next, ... and paging never
+        // ended.
+        const PAGE: &[u8] = br#"{"value":[{}],"@odata.nextLink":"0v1.0/next?$skiptoken=a"}"#;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let root = format!("http://{}/", listener.local_addr().unwrap());
+        let requests = Arc::new(AtomicUsize::new(0));
+        let count = requests.clone();
+        let app = axum::Router::new().fallback(move || {
+            count.fetch_add(1, Ordering::SeqCst);
+            async { PAGE }
+        });
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let graph = client(&root);
+        let read = tokio::time::timeout(Duration::from_secs(10), read_all(&graph));
+        let e = read.await.expect("paging stops").unwrap_err();
+        assert!(matches!(e, GraphError::PagingLoop { pages: 2, .. }), "{e}");
+        assert_eq!(requests.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_page_linking_to_itself_is_a_loop() {
+        let (root, requests) = serve(|base, pq| Some(format!("{base}{pq}"))).await;
+        let e = read_all(&client(&root)).await.unwrap_err();
+        assert!(matches!(e, GraphError::PagingLoop { pages: 1, .. }), "{e}");
+        assert_eq!(requests.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_link_to_another_origin_is_not_followed() {
+        let (root, requests) =
+            serve(|_, _| Some("http://127.0.0.1:9/v1.0/items?$skiptoken=2".into())).await;
+        let e = read_all(&client(&root)).await.unwrap_err();
+        match &e {
+            GraphError::ForeignNextLink { origin, .. } => {
+                assert_eq!(origin, "http://127.0.0.1:9")
+            }
+            other => panic!("{other}"),
+        }
+        assert_eq!(requests.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn pages_are_followed_to_the_end() {
+        let (root, requests) = serve(|base, pq| match pq {
+            "/v1.0/items" => Some(format!("{base}/v1.0/items?$skiptoken=2")),
+            "/v1.0/items?$skiptoken=2" => Some(format!("{base}/v1.0/items?$skiptoken=3")),
+            _ => None,
+        })
+        .await;
+        assert_eq!(read_all(&client(&root)).await.unwrap(), 3);
+        assert_eq!(requests.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_host_is_named_with_the_cause_and_what_to_check() {
+        let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = closed.local_addr().unwrap();
+        drop(closed);
+        let e = read_all(&client(&format!("http://{address}/")))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, GraphError::Transport { attempts: 2, .. }),
+            "{e}"
+        );
+        let text = e.to_string();
+        assert!(text.contains(&format!("on {address}")), "{text}");
+        // reqwest alone says only "error sending request"; the cause is what helps.
+        assert!(text.contains("onnection refused"), "{text}");
+        assert!(text.contains("graph_base_url"), "{text}");
+    }
+
+    #[test]
+    fn json_errors_say_what_kind_of_body_it_was() {
+        let describe = |body: &[u8], content_type: &str| {
+            let Err(e) = serde_json::from_slice::<Page<serde_json::Value>>(body) else {
+                panic!("{:?} parsed", String::from_utf8_lossy(body));
+            };
+            describe_json_error(&e, body, content_type)
+        };
+        let html = describe(b"<html><body>Sorry</body></html>", "text/html");
+        assert!(html.starts_with("not JSON"), "{html}");
+        assert!(
+            html.contains("\"text/html\"") && html.contains("<html>"),
+            "{html}"
+        );
+        let cut = describe(br#"{"value":[{"id":"1"},{"id""#, "application/json");
+        assert!(cut.contains("cut short"), "{cut}");
+        let shape = describe(br#"{"value":{"id":"1"}}"#, "application/json");
+        assert!(shape.contains("not the documented shape"), "{shape}");
+        let broken = describe(br#"{"value":[1,,]}"#, "application/json");
+        assert!(broken.starts_with("broken JSON"), "{broken}");
     }
 }
