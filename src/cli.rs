@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{Config, FileConfig, Overrides};
+use crate::config::{Config, Overrides};
 use crate::RunError;
 
 /// Prometheus exporter for Microsoft Entra ID reports, read from Microsoft Graph.
@@ -238,10 +238,6 @@ async fn run_demo(_: &Args) -> Result<(), RunError> {
 }
 
 fn load_config(args: &Args) -> Result<Config, crate::config::ConfigError> {
-    let file = match &args.config_file {
-        Some(path) => FileConfig::load(path)?,
-        None => FileConfig::default(),
-    };
     let overrides = Overrides {
         listen_address: args.listen_address,
         shard: match (args.shard_index, args.shard_count) {
@@ -250,7 +246,11 @@ fn load_config(args: &Args) -> Result<Config, crate::config::ConfigError> {
         },
         web_config_file: args.web_config_file.clone(),
     };
-    Config::resolve(file, &|name| std::env::var(name).ok(), &overrides)
+    crate::config::load(
+        args.config_file.as_deref(),
+        &|name| std::env::var(name).ok(),
+        &overrides,
+    )
 }
 
 fn init_logging(level: &str, format: &str) {

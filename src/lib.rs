@@ -14,7 +14,10 @@ pub mod config;
 pub mod demo;
 pub mod exposition;
 pub mod files;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod graph;
+pub mod http_body;
 pub mod runtime;
 pub mod server;
 pub mod telemetry;

@@ -5,10 +5,11 @@
 //! records the error and leaves the last good families in place. `/metrics` only reads slots,
 //! so scrapes never wait on Graph.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
 use crate::collectors::Collector;
@@ -41,6 +42,12 @@ pub struct CollectorState {
 pub struct Snapshots {
     /// One slot per (tenant, collector); index fixed at start-up.
     slots: Vec<RwLock<CollectorState>>,
+    /// Bumped after every slot update, so the `/metrics` renderer can tell that its cached
+    /// body is out of date without comparing snapshots.
+    generation: AtomicU64,
+    /// Wakes the `/metrics` renderer after an update, so a swapped-in snapshot is rendered
+    /// off the request path right away instead of at the next scrape.
+    changed: Notify,
 }
 
 /// Unix time now, in seconds.
@@ -56,7 +63,19 @@ impl Snapshots {
     pub fn new(states: Vec<CollectorState>) -> Self {
         Snapshots {
             slots: states.into_iter().map(RwLock::new).collect(),
+            generation: AtomicU64::new(0),
+            changed: Notify::new(),
         }
+    }
+
+    /// Counts slot updates; a render that read generation `g` is current while this is `g`.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Completes after the next slot update (or at once if one happened since the last wait).
+    pub async fn changed(&self) {
+        self.changed.notified().await;
     }
 
     /// A copy of every slot's state (families are shared, not copied).
@@ -74,6 +93,15 @@ impl Snapshots {
 
     /// Renders every snapshot plus per-collector health in the text format.
     pub fn render(&self, now: f64, out: &mut String) {
+        let (snapshots, health) = self.parts();
+        let collected = snapshots.iter().flat_map(|s| s.iter());
+        exposition::render(collected.chain(health.iter()), now, out);
+    }
+
+    /// What `/metrics` renders: every slot's last good families (shared, not copied) and the
+    /// per-collector health families built from the slots' states, read together so the
+    /// health always describes the families beside it.
+    pub fn parts(&self) -> (Vec<Arc<Vec<Family>>>, Vec<Family>) {
         let states = self.states();
         let mut up = Family::new(&telemetry::COLLECTOR_UP);
         let mut duration = Family::new(&telemetry::COLLECTOR_DURATION);
@@ -90,14 +118,20 @@ impl Snapshots {
                 last_success.gauge(labels, t);
             }
         }
-        let health = [up, duration, last_success, interval];
-        let collected = states.iter().flat_map(|s| s.families.iter());
-        exposition::render(collected.chain(health.iter()), now, out);
+        let snapshots = states.into_iter().map(|s| s.families).collect();
+        (snapshots, vec![up, duration, last_success, interval])
     }
 
-    fn update(&self, slot: usize, f: impl FnOnce(&mut CollectorState)) {
+    /// Changes one slot, then tells the renderer. Public so tests can swap a snapshot in
+    /// without a Graph poll.
+    pub fn update(&self, slot: usize, f: impl FnOnce(&mut CollectorState)) {
         if let Some(lock) = self.slots.get(slot) {
             f(&mut lock.write().unwrap_or_else(|e| e.into_inner()));
+            // Bumped after the write lock is released: a renderer that sees the new
+            // generation also sees the new state.
+            self.generation.fetch_add(1, Ordering::AcqRel);
+            // `notify_one` keeps a permit when the renderer is busy, so no update is missed.
+            self.changed.notify_one();
         }
     }
 }

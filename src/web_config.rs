@@ -146,10 +146,16 @@ impl WebConfig {
             path: path.to_owned(),
             source,
         })?;
+        Self::parse(&text, path)
+    }
+
+    /// Validates the text of the file at `path`; relative file names in it are relative to
+    /// `path`'s directory.
+    pub(crate) fn parse(text: &str, path: &Path) -> Result<WebConfig, WebConfigError> {
         let file: File = if text.trim().is_empty() {
             File::default()
         } else {
-            serde_norway::from_str(&text).map_err(|e| WebConfigError::Parse {
+            serde_norway::from_str(text).map_err(|e| WebConfigError::Parse {
                 path: path.to_owned(),
                 message: e.to_string(),
             })?
@@ -396,7 +402,7 @@ impl BasicAuth {
 }
 
 /// `user` and `password` from `Basic base64(user:password)`.
-fn decode_basic(value: &str) -> Option<(String, String)> {
+pub(crate) fn decode_basic(value: &str) -> Option<(String, String)> {
     use base64::Engine as _;
     let (scheme, encoded) = value.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {

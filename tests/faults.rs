@@ -340,6 +340,16 @@ fn cases() -> Vec<Case> {
             )
         },
         Case {
+            // A proxy answering the token request with an endless body: refused at 256 KiB.
+            token_lifetime: Some(Duration::from_secs(2)),
+            ..case(
+                "token-endpoint-huge",
+                |_| vec![rule("token", FaultKind::HugeBody(HUGE))],
+                Expect::Down("the body is over 256 KiB"),
+                Check::None,
+            )
+        },
+        Case {
             tenant: Tenant::Paged,
             ..case(
                 "token-expires-mid-paging",

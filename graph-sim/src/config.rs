@@ -374,6 +374,24 @@ pub struct Quirks {
     /// HTTP status of the App Service identity endpoint when `X-IDENTITY-HEADER` is missing
     /// or wrong (§11.7: UNCONFIRMED).
     pub identity_header_status: u16,
+    /// Most requests one `$batch` may carry (§9: 20, documented).
+    pub batch_max_requests: usize,
+    /// Status of a `$batch` with more than [`Quirks::batch_max_requests`] requests (§9: the
+    /// over-limit error is UNCONFIRMED; 400 `BadRequest` naming the limit).
+    pub batch_over_limit_status: u16,
+    /// Answer a `$batch` with its responses in reverse request order (§9: "may come back in
+    /// any order"), so clients must correlate by `id`. False keeps request order.
+    pub batch_reverse_responses: bool,
+    /// Write an inner response's `Retry-After` as a JSON number instead of a string (§9: the
+    /// string form is UNCONFIRMED).
+    pub batch_retry_after_as_number: bool,
+    /// Accept absolute `https://…/v1.0/…` URLs as inner `url`s (§9: UNCONFIRMED whether Graph
+    /// does; refused with an inner 400 by default, so clients strip the root).
+    pub batch_accepts_absolute_urls: bool,
+    /// Check the bearer token on the `$batch` request itself (401 for the whole batch) rather
+    /// than only on each inner request (each inner 401, envelope 200). Not in the reference:
+    /// UNCONFIRMED; the envelope is checked by default.
+    pub batch_envelope_authenticates: bool,
 }
 
 /// How user insights (§1) answer on a tenant that is not an External ID tenant; §1.1 leaves
@@ -452,6 +470,12 @@ impl Default for Quirks {
             x5c_must_match: true,
             federated_mismatch: FederatedMismatch::Combined,
             identity_header_status: 401,
+            batch_max_requests: 20,
+            batch_over_limit_status: 400,
+            batch_reverse_responses: true,
+            batch_retry_after_as_number: false,
+            batch_accepts_absolute_urls: false,
+            batch_envelope_authenticates: true,
         }
     }
 }

@@ -198,6 +198,8 @@ async fn serve(sim: &SimState, request: Request, endpoint: Endpoint) -> Response
         at,
         client_request_id,
         had_bearer: false,
+        in_batch: None,
+        body_bytes: reply.body.len() as u64,
     });
     match plan.action {
         Some(FaultKind::TruncatedJson) => server::truncate(reply),

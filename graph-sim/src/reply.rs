@@ -1,8 +1,8 @@
 //! A fully buffered response, as route handlers produce it.
 //!
 //! Handlers are synchronous and return a [`Reply`] rather than an axum response, so that the
-//! pipeline can still rewrite it (faults cut or break the body) and so that a future `$batch`
-//! route can embed inner replies in its own body.
+//! pipeline can still rewrite it (faults cut or break the body) and so that the `$batch`
+//! route ([`crate::graph::batch`]) can embed inner replies in its own body.
 
 use axum::body::Body;
 use axum::http::header::{HeaderName, HeaderValue, CONTENT_TYPE};

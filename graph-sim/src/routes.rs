@@ -83,6 +83,9 @@ pub enum RouteKind {
     /// An unauthenticated document that is neither Graph nor the token endpoint: the
     /// federated issuer's discovery document and JWKS (§11.5).
     Public(fn(&Ctx<'_>) -> Reply),
+    /// JSON batching, `POST /{version}/$batch` (§9): up to 20 inner requests, each run
+    /// through the Graph pipeline like a direct call ([`crate::graph::batch`]).
+    Batch,
 }
 
 /// One served endpoint.
@@ -142,6 +145,13 @@ pub static ROUTES: &[Route] = &[
             Seg::Lit("jwks"),
         ],
         kind: RouteKind::Public(federation::jwks),
+    },
+    // §9. Not a Graph resource: it has no roles or budget of its own; each inner request
+    // is authorised, throttled and counted as its own route.
+    Route {
+        name: "batch",
+        path: &[Seg::Version, Seg::Lit("$batch")],
+        kind: RouteKind::Batch,
     },
     Route {
         name: "applications",
@@ -770,6 +780,7 @@ mod tests {
                 "token",
                 "federationDiscovery",
                 "federationJwks",
+                "batch",
                 "applications",
                 "servicePrincipals",
                 "servicePrincipalSignInActivities",

@@ -76,6 +76,14 @@ pub struct RequestRecord {
     pub client_request_id: Option<String>,
     /// Whether an `Authorization: Bearer …` header was present.
     pub had_bearer: bool,
+    /// For a request that came inside a `$batch` (§9): the `request-id` of that batch. Inner
+    /// requests are logged (before their batch) like direct calls, so per-route counts see
+    /// them; `None` for a direct request, the batch itself included.
+    pub in_batch: Option<String>,
+    /// Bytes of the response body (of an inner request: of its `body` as embedded in the
+    /// batch, which the batch's own count includes). Bodies that faults stream or cut are
+    /// counted as generated before the fault.
+    pub body_bytes: u64,
 }
 
 /// Bounded log of requests, oldest dropped first.
@@ -190,6 +198,11 @@ pub(crate) struct Ctx<'a> {
     /// Seconds the identity platform's clock is off the host's for this request (a `skew`
     /// fault); tokens issued now carry it.
     pub clock_skew: i64,
+    /// For an inner request of a `$batch` whose token was checked on arrival of the batch:
+    /// those claims. Graph checks the token once, when the batch arrives; checking it again
+    /// for each inner request would refuse the last ones of a slow batch whose token expired
+    /// while the first ones were served.
+    pub batch_claims: Option<crate::token::Claims>,
 }
 
 impl Ctx<'_> {
@@ -735,6 +748,7 @@ async fn handle(State(sim): State<Arc<SimState>>, request: Request) -> Response<
         client_request_id: &client_request_id,
         client_request_id_sent,
         clock_skew: plan.clock_skew,
+        batch_claims: None,
     };
     let is_token = matches!(
         &matched,
@@ -762,7 +776,14 @@ async fn handle(State(sim): State<Arc<SimState>>, request: Request) -> Response<
         ),
         (_, true) => GraphError::new(413, "Request_BadRequest", "The request body is too large.")
             .to_reply(&request_id, &client_request_id),
-        _ => dispatch(&ctx, &matched),
+        _ => match &matched {
+            // `$batch` runs its inner requests through the same steps as direct calls, some
+            // of them asynchronous (fault latency), so it is not a plain handler.
+            PathMatch::Found { route, .. } if matches!(route.kind, RouteKind::Batch) => {
+                graph::batch::serve(&ctx).await
+            }
+            _ => dispatch(&ctx, &matched),
+        },
     };
     if !is_token && !is_public {
         graph::decorate(&sim, &mut reply);
@@ -780,6 +801,8 @@ async fn handle(State(sim): State<Arc<SimState>>, request: Request) -> Response<
         at,
         client_request_id: client_request_id_sent.map(str::to_owned),
         had_bearer,
+        in_batch: None,
+        body_bytes: reply.body.len() as u64,
     });
 
     match plan.action {
@@ -803,13 +826,20 @@ fn json_content_type<'a>(ctx: &'a Ctx<'_>, is_token: bool) -> &'a str {
 }
 
 /// Normal handling of a matched (or unmatched) request.
-fn dispatch(ctx: &Ctx<'_>, matched: &PathMatch) -> Reply {
+pub(crate) fn dispatch(ctx: &Ctx<'_>, matched: &PathMatch) -> Reply {
     let graph_error = |e: GraphError| e.to_reply(ctx.request_id, ctx.client_request_id);
     match matched {
         PathMatch::Found { route, .. } => match &route.kind {
             RouteKind::Token(handler) => token::serve(ctx, *handler),
             RouteKind::Graph(g) => graph::serve(ctx, g),
             RouteKind::Public(handler) => handler(ctx),
+            // Handled (asynchronously) before `dispatch`; kept total for the inner requests,
+            // where a nested batch is refused.
+            RouteKind::Batch => graph_error(GraphError::new(
+                400,
+                "BadRequest",
+                "A batch request cannot contain another batch request.",
+            )),
         },
         PathMatch::WrongMethod(_) => graph_error(GraphError::new(
             405,

@@ -6,9 +6,10 @@
 
 use std::time::Duration;
 
-use super::oauth::parse_token_response;
+use super::oauth::{parse_token_response, too_large, MAX_TOKEN_RESPONSE_BYTES};
 use super::{AccessToken, BoxFuture, TokenError, TokenSource};
 use crate::config::{ManagedIdentity, ManagedIdentityEndpoint, UserAssignedIdentity};
+use crate::http_body::{read_limited, BodyError};
 
 /// IMDS API version (reference §11.6).
 const IMDS_API_VERSION: &str = "2018-02-01";
@@ -114,12 +115,15 @@ impl ManagedIdentitySource {
             .await
             .map_err(|e| (true, unreachable(e.without_url().to_string())))?;
         let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(|e| {
-            (
-                true,
-                unreachable(format!("response body broke off: {}", e.without_url())),
-            )
-        })?;
+        let body = read_limited(response, MAX_TOKEN_RESPONSE_BYTES)
+            .await
+            .map_err(|e| match e {
+                BodyError::Broken(e) => (
+                    true,
+                    unreachable(format!("response body broke off: {}", e.without_url())),
+                ),
+                BodyError::TooLarge => (false, too_large(&self.tenant, status)),
+            })?;
         parse_token_response(status, &body, &self.tenant).map_err(|e| (Self::retryable(status), e))
     }
 

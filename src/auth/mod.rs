@@ -163,6 +163,12 @@ impl TokenProvider {
                 return Ok(c.token.clone());
             }
         }
+        // Graph refused this token: it must not come back as the "still valid" fallback when
+        // the refresh below fails transiently, or the caller would retry with it and meet the
+        // same 401.
+        if state.cached.as_ref().is_some_and(|c| &c.token == rejected) {
+            state.cached = None;
+        }
         self.refresh(&mut state).await
     }
 
@@ -314,6 +320,47 @@ mod tests {
         // A later caller tries again.
         assert!(p.token().await.is_err());
         assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    /// Succeeds once, then fails transiently.
+    struct OnceThenDown(Arc<AtomicU32>);
+
+    impl TokenSource for OnceThenDown {
+        fn fetch(&self) -> BoxFuture<'_, Result<AccessToken, TokenError>> {
+            Box::pin(async move {
+                if self.0.fetch_add(1, Ordering::SeqCst) == 0 {
+                    return Ok(AccessToken {
+                        token: Secret::new("first"),
+                        expires_in: Duration::from_secs(3600),
+                    });
+                }
+                Err(TokenError::Unreachable {
+                    tenant: "t".into(),
+                    reason: "down".into(),
+                })
+            })
+        }
+        fn kind(&self) -> &'static str {
+            "test"
+        }
+    }
+
+    #[tokio::test]
+    async fn a_rejected_token_is_not_handed_back_when_the_refresh_fails() {
+        let calls = Arc::new(AtomicU32::new(0));
+        let p = TokenProvider::new(
+            Box::new(OnceThenDown(calls.clone())),
+            "t".into(),
+            Telemetry::new(),
+        );
+        let first = p.token().await.unwrap();
+        // Graph answered 401 to `first`; the endpoint is down, so no new token: an error, not
+        // `first` again.
+        let e = p.token_after_rejection(&first).await.unwrap_err();
+        assert!(e.is_transient(), "{e}");
+        // Nor does a later plain caller get it back from the cache.
+        assert!(p.token().await.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
     }
 
     #[tokio::test]

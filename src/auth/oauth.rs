@@ -8,6 +8,7 @@ use serde::Deserialize;
 use super::error::hint_for;
 use super::{AccessToken, TokenError};
 use crate::config::Secret;
+use crate::http_body::{read_limited, BodyError};
 
 /// `client_assertion_type` for certificate and federated assertions (reference §11.2).
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -114,14 +115,32 @@ async fn request_token(
             reason: e.without_url().to_string(),
         })?;
     let status = response.status().as_u16();
-    let body = response
-        .bytes()
+    let body = read_limited(response, MAX_TOKEN_RESPONSE_BYTES)
         .await
-        .map_err(|e| TokenError::Unreachable {
-            tenant: tenant.to_owned(),
-            reason: format!("response body broke off: {}", e.without_url()),
+        .map_err(|e| match e {
+            BodyError::Broken(e) => TokenError::Unreachable {
+                tenant: tenant.to_owned(),
+                reason: format!("response body broke off: {}", e.without_url()),
+            },
+            BodyError::TooLarge => too_large(tenant, status),
         })?;
     parse_token_response(status, &body, tenant)
+}
+
+/// Largest token response read. A token response is a few KB, even with a long access token;
+/// anything far bigger did not come from Entra, and is refused rather than buffered.
+pub(crate) const MAX_TOKEN_RESPONSE_BYTES: u64 = 256 * 1024;
+
+/// The error for a token answer over [`MAX_TOKEN_RESPONSE_BYTES`].
+pub(crate) fn too_large(tenant: &str, status: u16) -> TokenError {
+    TokenError::Malformed {
+        tenant: tenant.to_owned(),
+        status,
+        reason: format!(
+            "the body is over {} KiB, where a token response is a few KB: something other than the identity platform answered (a proxy or captive portal?); check the authority host and proxy settings",
+            MAX_TOKEN_RESPONSE_BYTES / 1024
+        ),
+    }
 }
 
 /// Parses a token endpoint response body.

@@ -60,7 +60,7 @@ pub static METRICS: &[&MetricSpec] = &[&LAST_SIGN_IN, &NEVER_USED];
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Activity {
+pub(crate) struct Activity {
     #[serde(default)]
     app_id: Option<String>,
     #[serde(default)]

@@ -9,6 +9,7 @@
 //! methods, not on the number of users. `usersRegisteredByFeature` / `usersRegisteredByMethod`
 //! would be cheaper but refuse application permissions (§6.2).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -19,7 +20,7 @@ use super::{CollectError, Collector, CollectorInfo};
 use crate::auth::BoxFuture;
 use crate::config::Config;
 use crate::exposition::{Family, MetricKind, MetricSpec};
-use crate::graph::{Endpoint, GraphClient, Service};
+use crate::graph::{Endpoint, GraphClient, Row, Service};
 
 /// Registration of this collector.
 pub static INFO: CollectorInfo = CollectorInfo {
@@ -133,10 +134,12 @@ const FEATURE_LABELS: [&str; 7] = [
     "system_preferred_enabled",
 ];
 
-/// `userRegistrationDetails` (§6.1); only the counted properties.
+/// `userRegistrationDetails` (§6.1); only the counted properties. Strings borrow from the
+/// page body: a row costs no allocation beyond its two method lists.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Details {
+#[doc(hidden)]
+pub struct Details<'a> {
     #[serde(default)]
     is_admin: Option<bool>,
     #[serde(default)]
@@ -153,19 +156,24 @@ struct Details {
     is_sspr_registered: Option<bool>,
     #[serde(default)]
     is_system_preferred_authentication_method_enabled: Option<bool>,
-    #[serde(default)]
-    methods_registered: Option<Vec<String>>,
-    #[serde(default)]
-    system_preferred_authentication_methods: Option<Vec<String>>,
-    #[serde(default)]
-    user_preferred_method_for_secondary_authentication: Option<String>,
-    #[serde(default)]
-    default_mfa_method: Option<String>,
+    #[serde(default, borrow)]
+    methods_registered: Option<Vec<Cow<'a, str>>>,
+    #[serde(default, borrow)]
+    system_preferred_authentication_methods: Option<Vec<Cow<'a, str>>>,
+    #[serde(default, borrow)]
+    user_preferred_method_for_secondary_authentication: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    default_mfa_method: Option<Cow<'a, str>>,
+}
+
+impl Row for Details<'static> {
+    type Of<'de> = Details<'de>;
 }
 
 /// Running counts over the users seen so far.
 #[derive(Default)]
-struct Tally {
+#[doc(hidden)]
+pub struct Tally {
     users: u64,
     admins: u64,
     admins_without_mfa: u64,
@@ -187,7 +195,8 @@ fn bump(map: &mut HashMap<String, u64>, key: &str) {
 }
 
 impl Tally {
-    fn add(&mut self, d: Details) {
+    /// Counts one user.
+    pub fn add(&mut self, d: Details<'_>) {
         self.users += 1;
         let yes = |b: Option<bool>| b == Some(true);
         if yes(d.is_admin) {
@@ -209,7 +218,7 @@ impl Tally {
             *count += u64::from(yes(flag));
         }
         for m in d.methods_registered.iter().flatten() {
-            bump(&mut self.registered, breakdown::label(Some(m)));
+            bump(&mut self.registered, breakdown::label(Some(m.as_ref())));
         }
         let default = match d.default_mfa_method.as_deref() {
             Some(m) if !m.is_empty() => m,
@@ -219,7 +228,10 @@ impl Tally {
         match d.system_preferred_authentication_methods.as_deref() {
             Some(list) if !list.is_empty() => {
                 for m in list {
-                    bump(&mut self.system_preferred, breakdown::label(Some(m)));
+                    bump(
+                        &mut self.system_preferred,
+                        breakdown::label(Some(m.as_ref())),
+                    );
                 }
             }
             _ => bump(&mut self.system_preferred, "none"),
@@ -234,7 +246,8 @@ impl Tally {
         bump(&mut self.user_preferred, preferred);
     }
 
-    fn families(self, tenant: &str, max_methods: usize) -> Vec<Family> {
+    /// The metric families of the users counted, keeping `max_methods` method labels.
+    pub fn families(self, tenant: &str, max_methods: usize) -> Vec<Family> {
         let mut users = Family::new(&USERS);
         users.gauge([tenant], self.users as f64);
         let mut features = Family::new(&FEATURES);
@@ -280,11 +293,7 @@ impl Collector for AuthMethodsRegistration {
         Box::pin(async move {
             let mut tally = Tally::default();
             graph
-                .for_each_page(&DETAILS, QUERY, |page: Vec<Details>| {
-                    for d in page {
-                        tally.add(d);
-                    }
-                })
+                .for_each_row::<Details<'static>>(&DETAILS, QUERY, |d| tally.add(d))
                 .await?;
             Ok(tally.families(graph.tenant(), self.max_methods))
         })

@@ -145,7 +145,7 @@ pub static METRICS: &[&MetricSpec] = &[
 /// `credentialUsageSummary` (§6.3).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Usage {
+pub(crate) struct Usage {
     #[serde(default)]
     feature: Option<String>,
     #[serde(default)]
@@ -159,7 +159,7 @@ struct Usage {
 /// `credentialUserRegistrationCount` (§6.4).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct RegistrationCount {
+pub(crate) struct RegistrationCount {
     #[serde(default)]
     total_user_count: Option<f64>,
     #[serde(default)]
@@ -179,7 +179,7 @@ struct StatusCount {
 /// `userMfaSignInSummary` (§6.5).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct MfaDay {
+pub(crate) struct MfaDay {
     #[serde(default)]
     created_date_time: Option<String>,
     #[serde(default)]

@@ -4,6 +4,7 @@
 //! `$select` and `$top=999` (reference §7), never a request per app. Credentials without an
 //! end date get no expiry series; they are counted instead.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use serde::Deserialize;
 use super::{parse_timestamp, CollectError, Collector, CollectorInfo};
 use crate::auth::BoxFuture;
 use crate::exposition::{Family, MetricKind, MetricSpec, Value};
-use crate::graph::{Endpoint, GraphClient, Service};
+use crate::graph::{Endpoint, GraphClient, Row, Service};
 
 /// Registration of this collector.
 pub static INFO: CollectorInfo = CollectorInfo {
@@ -132,31 +133,37 @@ pub static METRICS: &[&MetricSpec] = &[
     &SERVICE_PRINCIPAL_COUNT,
 ];
 
-/// An application or service principal, as far as this collector reads it.
+/// An application or service principal, as far as this collector reads it. Strings borrow
+/// from the page body; only label values that become series are copied.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct DirectoryObject {
-    #[serde(default)]
-    app_id: Option<String>,
-    #[serde(default)]
-    display_name: Option<String>,
+#[doc(hidden)]
+pub struct DirectoryObject<'a> {
+    #[serde(default, borrow)]
+    app_id: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    display_name: Option<Cow<'a, str>>,
     // Non-nullable in the schema (reference §7), but a null must not fail the whole page.
-    #[serde(default)]
-    password_credentials: Option<Vec<Credential>>,
-    #[serde(default)]
-    key_credentials: Option<Vec<Credential>>,
+    #[serde(default, borrow)]
+    password_credentials: Option<Vec<Credential<'a>>>,
+    #[serde(default, borrow)]
+    key_credentials: Option<Vec<Credential<'a>>>,
+}
+
+impl Row for DirectoryObject<'static> {
+    type Of<'de> = DirectoryObject<'de>;
 }
 
 /// Fields shared by `passwordCredential` and `keyCredential`.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Credential {
-    #[serde(default)]
-    key_id: Option<String>,
-    #[serde(default)]
-    display_name: Option<String>,
-    #[serde(default)]
-    end_date_time: Option<String>,
+struct Credential<'a> {
+    #[serde(default, borrow)]
+    key_id: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    display_name: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    end_date_time: Option<Cow<'a, str>>,
 }
 
 /// Which kind of directory object a credential sits on.
@@ -196,8 +203,9 @@ pub(super) fn zero_per_credential_kind<V: Default>() -> BTreeMap<(ObjectKind, &'
         .collect()
 }
 
-/// Accumulates one poll's families page by page.
-struct Builder {
+/// Accumulates one poll's families row by row.
+#[doc(hidden)]
+pub struct Builder {
     tenant: String,
     expiry: Family,
     remaining: Family,
@@ -209,7 +217,8 @@ struct Builder {
 }
 
 impl Builder {
-    fn new(tenant: &str) -> Self {
+    /// An empty poll for `tenant`.
+    pub fn new(tenant: &str) -> Self {
         Builder {
             tenant: tenant.to_owned(),
             expiry: Family::new(&EXPIRY),
@@ -224,53 +233,56 @@ impl Builder {
         }
     }
 
-    fn add_page(&mut self, kind: ObjectKind, page: Vec<DirectoryObject>) {
-        for object in page {
-            *self.objects.entry(kind).or_default() += 1;
-            let app_id = object.app_id.unwrap_or_default();
-            let app_name = object.display_name.unwrap_or_default();
-            let mut earliest: Option<f64> = None;
-            for (credential_type, is_password) in CREDENTIAL_TYPES {
-                let list = if is_password {
-                    object.password_credentials.as_deref()
-                } else {
-                    object.key_credentials.as_deref()
+    /// Adds one application (`service_principal` false) or service principal.
+    pub fn add(&mut self, service_principal: bool, object: DirectoryObject<'_>) {
+        let kind = if service_principal {
+            ObjectKind::ServicePrincipal
+        } else {
+            ObjectKind::Application
+        };
+        *self.objects.entry(kind).or_default() += 1;
+        let app_id = object.app_id.as_deref().unwrap_or_default();
+        let app_name = object.display_name.as_deref().unwrap_or_default();
+        let mut earliest: Option<f64> = None;
+        for (credential_type, is_password) in CREDENTIAL_TYPES {
+            let list = if is_password {
+                object.password_credentials.as_deref()
+            } else {
+                object.key_credentials.as_deref()
+            };
+            for credential in list.unwrap_or_default() {
+                let count = self.counts.entry((kind, credential_type)).or_default();
+                count.0 += 1;
+                let Some(end) = credential.end_date_time.as_deref() else {
+                    count.1 += 1;
+                    continue;
                 };
-                for credential in list.unwrap_or_default() {
-                    let count = self.counts.entry((kind, credential_type)).or_default();
-                    count.0 += 1;
-                    let Some(end) = credential.end_date_time.as_deref() else {
-                        count.1 += 1;
-                        continue;
-                    };
-                    let Some(end) = parse_timestamp(end) else {
-                        self.unparsed += 1;
-                        continue;
-                    };
-                    earliest = Some(earliest.map_or(end, |e: f64| e.min(end)));
-                    let labels = [
-                        self.tenant.as_str(),
-                        &app_id,
-                        &app_name,
-                        kind.label(),
-                        credential_type,
-                        credential.key_id.as_deref().unwrap_or_default(),
-                        credential.display_name.as_deref().unwrap_or_default(),
-                    ];
-                    self.expiry.push(labels, Value::Fixed(end));
-                    self.remaining.push(labels, Value::SecondsUntil(end));
-                }
+                let Some(end) = parse_timestamp(end) else {
+                    self.unparsed += 1;
+                    continue;
+                };
+                earliest = Some(earliest.map_or(end, |e: f64| e.min(end)));
+                let labels = [
+                    self.tenant.as_str(),
+                    app_id,
+                    app_name,
+                    kind.label(),
+                    credential_type,
+                    credential.key_id.as_deref().unwrap_or_default(),
+                    credential.display_name.as_deref().unwrap_or_default(),
+                ];
+                self.expiry.push(labels, Value::Fixed(end));
+                self.remaining.push(labels, Value::SecondsUntil(end));
             }
-            if let Some(end) = earliest {
-                self.earliest.gauge(
-                    [self.tenant.as_str(), &app_id, &app_name, kind.label()],
-                    end,
-                );
-            }
+        }
+        if let Some(end) = earliest {
+            self.earliest
+                .gauge([self.tenant.as_str(), app_id, app_name, kind.label()], end);
         }
     }
 
-    fn finish(self) -> Vec<Family> {
+    /// The families of the poll.
+    pub fn finish(self) -> Vec<Family> {
         if self.unparsed > 0 {
             tracing::warn!(
                 tenant = %self.tenant, count = self.unparsed,
@@ -316,13 +328,13 @@ impl Collector for CredentialsCollector {
         Box::pin(async move {
             let mut builder = Builder::new(graph.tenant());
             graph
-                .for_each_page(&APPLICATIONS, QUERY, |page| {
-                    builder.add_page(ObjectKind::Application, page)
+                .for_each_row::<DirectoryObject<'static>>(&APPLICATIONS, QUERY, |o| {
+                    builder.add(false, o)
                 })
                 .await?;
             graph
-                .for_each_page(&SERVICE_PRINCIPALS, QUERY, |page| {
-                    builder.add_page(ObjectKind::ServicePrincipal, page)
+                .for_each_row::<DirectoryObject<'static>>(&SERVICE_PRINCIPALS, QUERY, |o| {
+                    builder.add(true, o)
                 })
                 .await?;
             Ok(builder.finish())
@@ -334,24 +346,24 @@ impl Collector for CredentialsCollector {
 mod tests {
     use super::*;
 
-    fn page(json: &str) -> Vec<DirectoryObject> {
-        #[derive(Deserialize)]
-        struct Page {
-            value: Vec<DirectoryObject>,
-        }
-        serde_json::from_str::<Page>(json).unwrap().value
+    fn add_page(b: &mut Builder, service_principal: bool, json: &str) {
+        crate::graph::parse_page::<DirectoryObject<'static>>(json.as_bytes(), &mut |o| {
+            b.add(service_principal, o)
+        })
+        .unwrap();
     }
 
     #[test]
     fn parses_the_reference_example() {
-        let objects = page(
+        let mut b = Builder::new("t");
+        add_page(
+            &mut b,
+            false,
             r#"{"value":[{"id":"1c9e3a57-4d62-4c0f-a3b8-7e5d2f1a9b04","appId":"3f0c5a1e-8d2b-4c6e-9a71-2b5e4d6f7a80","displayName":"entra-exporter",
             "passwordCredentials":[{"customKeyIdentifier":null,"displayName":"ci-secret","endDateTime":"2025-07-15T09:12:00Z","hint":"Q~8","keyId":"93db6bc3-5b1f-4b3c-88d7-7a6e9f0c1d2e","secretText":null,"startDateTime":"2025-01-15T09:12:00Z"}],
             "keyCredentials":[{"customKeyIdentifier":"7Jx3","displayName":"CN=entra-exporter","endDateTime":"2026-01-10T00:00:00.6195833Z","key":null,"keyId":"0b7e","startDateTime":"2025-01-10T00:00:00Z","type":"AsymmetricX509Cert","usage":"Verify"},
                               {"keyId":"nodate","displayName":null,"endDateTime":null}]}]}"#,
         );
-        let mut b = Builder::new("t");
-        b.add_page(ObjectKind::Application, objects);
         let families = b.finish();
         let expiry = &families[0];
         assert_eq!(expiry.samples.len(), 2);
@@ -378,11 +390,12 @@ mod tests {
 
     #[test]
     fn nulls_and_bad_dates_do_not_fail_the_page() {
-        let objects = page(
+        let mut b = Builder::new("t");
+        add_page(
+            &mut b,
+            true,
             r#"{"value":[{"appId":null,"displayName":null,"passwordCredentials":null,"keyCredentials":[{"keyId":"k","endDateTime":"2025-07-15T09:12:00-08:00"}]}]}"#,
         );
-        let mut b = Builder::new("t");
-        b.add_page(ObjectKind::ServicePrincipal, objects);
         assert_eq!(b.unparsed, 1);
         let families = b.finish();
         assert!(families[0].samples.is_empty());

@@ -76,7 +76,7 @@ pub struct AuditLog {
 /// `directoryAudit` / `customSecurityAttributeAudit`; only the fields counted.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Audit {
+pub(crate) struct Audit {
     #[serde(default)]
     id: Option<String>,
     #[serde(default)]

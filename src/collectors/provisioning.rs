@@ -58,7 +58,7 @@ pub static METRICS: &[&MetricSpec] = &[&EVENTS];
 /// `provisioningObjectSummary`; only the fields counted.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ProvisioningEvent {
+pub(crate) struct ProvisioningEvent {
     #[serde(default)]
     id: Option<String>,
     #[serde(default)]

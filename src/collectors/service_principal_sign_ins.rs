@@ -65,7 +65,7 @@ const WINDOWS: [(&str, f64); 2] = [("30d", 30.0 * 86_400.0), ("90d", 90.0 * 86_4
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Activity {
+pub(crate) struct Activity {
     #[serde(default)]
     app_id: Option<String>,
     #[serde(default)]
@@ -82,7 +82,7 @@ struct Activity {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ServicePrincipal {
+pub(crate) struct ServicePrincipal {
     #[serde(default)]
     app_id: Option<String>,
 }

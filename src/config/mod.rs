@@ -10,6 +10,7 @@
 //! Decoding is strict: an unknown key is an error that names the key and its line.
 
 mod auth;
+pub mod position;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -48,6 +49,10 @@ pub mod defaults {
     pub const GRAPH_MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
     /// Largest response body accepted; larger ones are refused, not buffered.
     pub const GRAPH_MAX_BODY_BYTES: u64 = 256 * 1024 * 1024;
+    /// Pages read from one collection before paging is refused: 100 times what 1,000,000
+    /// users need at 1,000 rows a page, 10 times what they need at 100, so only a server that
+    /// keeps handing out new nextLinks reaches it.
+    pub const GRAPH_MAX_PAGES: u64 = 100_000;
     /// The cloud used when neither `cloud` nor explicit URLs are given.
     pub const CLOUD: super::Cloud = super::Cloud::Global;
     /// Requests per [`REPORTS_BUDGET_WINDOW`] to the identity-and-access reports service, per
@@ -114,7 +119,7 @@ impl Cloud {
     }
 }
 
-/// A secret string whose `Debug` and `Display` never show the value.
+/// A secret string: `Debug` never shows the value, and there is no `Display`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
@@ -154,6 +159,18 @@ pub enum ConfigError {
         /// serde's message, which names the key path and the line and column.
         message: String,
     },
+    /// The config file is not valid YAML of the expected shape, at a known place.
+    #[error("{path}:{line}:{column}: {message}")]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// `config key <key>: <what is wrong>`, or only what is wrong at the top level.
+        message: String,
+    },
     /// The `--web.config.file` is unreadable or invalid.
     #[error(transparent)]
     Web(#[from] crate::web_config::WebConfigError),
@@ -165,6 +182,68 @@ pub enum ConfigError {
         /// What is wrong and what to do about it.
         reason: String,
     },
+    /// As [`ConfigError::Invalid`], at the place in the config file where the key is written,
+    /// or where its closest enclosing key is when the key itself is not written.
+    #[error("{path}:{line}:{column}{enclosing}: config key {key}: {reason}")]
+    InvalidAt {
+        /// The config file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// Empty when the key itself is at that place, else ` (in <enclosing key>)`.
+        enclosing: String,
+        /// Dotted key path, e.g. `tenants[0].tenant_id`.
+        key: String,
+        /// What is wrong and what to do about it.
+        reason: String,
+    },
+}
+
+impl ConfigError {
+    /// Adds the key's place in the config file `text` read from `path`, when it has one.
+    fn located_in(self, text: &str, path: &Path) -> ConfigError {
+        let ConfigError::Invalid { key, reason } = self else {
+            return self;
+        };
+        let found = position::KeyPositions::of(text)
+            .and_then(|positions| positions.locate(&key).map(|(k, p)| (k.to_owned(), p)));
+        match found {
+            Some((written, at)) => ConfigError::InvalidAt {
+                path: path.to_owned(),
+                line: at.line,
+                column: at.column,
+                enclosing: if written == key {
+                    String::new()
+                } else {
+                    format!(" (in {written})")
+                },
+                key,
+                reason,
+            },
+            None => ConfigError::Invalid { key, reason },
+        }
+    }
+}
+
+/// Reads the config file at `path` (none: defaults and the environment alone), merges it with
+/// the environment (`env`) and the command line (`overrides`), and checks the result. Errors
+/// found after parsing carry the key's line and column in the file.
+pub fn load(
+    path: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+    overrides: &Overrides,
+) -> Result<Config, ConfigError> {
+    let Some(path) = path else {
+        return Config::resolve(FileConfig::default(), env, overrides);
+    };
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let file = FileConfig::parse(&text, path)?;
+    Config::resolve(file, env, overrides).map_err(|e| e.located_in(&text, path))
 }
 
 fn invalid(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
@@ -264,6 +343,8 @@ pub struct FileGraph {
     pub max_retry_after: Option<Duration>,
     /// Largest accepted response body, in bytes.
     pub max_body_bytes: Option<u64>,
+    /// Pages read from one collection before paging stops with an error.
+    pub max_pages: Option<u64>,
     /// Pacing of requests to the identity-and-access reports service.
     #[serde(default)]
     pub reports_budget: FileBudget,
@@ -363,10 +444,7 @@ impl FileConfig {
         if text.trim().is_empty() {
             return Ok(FileConfig::default());
         }
-        serde_norway::from_str(text).map_err(|e| ConfigError::Parse {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })
+        serde_norway::from_str(text).map_err(|e| parse_error(&e, text, path))
     }
 
     /// Reads and parses a config file.
@@ -376,6 +454,55 @@ impl FileConfig {
             source,
         })?;
         Self::parse(&text, path)
+    }
+}
+
+/// serde's error as `file:line:column: config key <key>: <reason>`, like the errors found
+/// after parsing. serde names the enclosing struct (`tenants[0]` for a misspelt key in it);
+/// when a key starts exactly where the error is, that key is named instead.
+fn parse_error(e: &serde_norway::Error, text: &str, path: &Path) -> ConfigError {
+    let message = e.to_string();
+    let Some(location) = e.location() else {
+        return ConfigError::Parse {
+            path: path.to_owned(),
+            message,
+        };
+    };
+    let at = position::Position {
+        line: location.line(),
+        column: location.column(),
+    };
+    let suffix = format!(" at line {} column {}", at.line, at.column);
+    let body = message.strip_suffix(&suffix).unwrap_or(&message);
+    let is_key_path = |k: &str| {
+        !k.is_empty()
+            && k.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']'))
+    };
+    let (key, reason) = match body.split_once(": ") {
+        Some((key, reason)) if is_key_path(key) => (key, reason),
+        _ => ("", body),
+    };
+    let positions = position::KeyPositions::of(text);
+    // Of the keys written there, the least specific one inside serde's: a sequence item and
+    // its first key start at the same place, and an error about the item is not about that key.
+    let key = positions
+        .as_ref()
+        .and_then(|p| {
+            p.keys_at(at)
+                .filter(|written| written.starts_with(key))
+                .min_by_key(|written| written.len())
+        })
+        .unwrap_or(key);
+    ConfigError::Syntax {
+        path: path.to_owned(),
+        line: at.line,
+        column: at.column,
+        message: if key.is_empty() {
+            reason.to_owned()
+        } else {
+            format!("config key {key}: {reason}")
+        },
     }
 }
 
@@ -527,6 +654,9 @@ pub struct GraphOptions {
     pub max_retry_after: Duration,
     /// Largest accepted response body.
     pub max_body_bytes: u64,
+    /// Pages read from one collection before paging stops with an error: the bound on a
+    /// server that keeps handing out new `@odata.nextLink`s.
+    pub max_pages: u64,
     /// Pacing of the identity-and-access reports service per tenant; `None` = no pacing.
     pub reports_budget: Option<Budget>,
     /// Extra trusted CA certificates, besides the built-in roots.
@@ -542,6 +672,7 @@ impl Default for GraphOptions {
             max_backoff: defaults::GRAPH_MAX_BACKOFF,
             max_retry_after: defaults::GRAPH_MAX_RETRY_AFTER,
             max_body_bytes: defaults::GRAPH_MAX_BODY_BYTES,
+            max_pages: defaults::GRAPH_MAX_PAGES,
             reports_budget: Some(Budget {
                 requests: defaults::REPORTS_BUDGET_REQUESTS,
                 window: defaults::REPORTS_BUDGET_WINDOW,
@@ -628,6 +759,7 @@ impl Config {
                 .graph
                 .max_body_bytes
                 .unwrap_or(defaults::GRAPH_MAX_BODY_BYTES),
+            max_pages: file.graph.max_pages.unwrap_or(defaults::GRAPH_MAX_PAGES),
             reports_budget: match file
                 .graph
                 .reports_budget
@@ -665,6 +797,12 @@ impl Config {
                     format!("{} holds no PEM certificates", path.display()),
                 ));
             }
+        }
+        if graph.max_pages == 0 {
+            return Err(invalid(
+                "graph.max_pages",
+                "must be at least 1; every collection has a first page",
+            ));
         }
         if graph.max_body_bytes < 1024 {
             return Err(invalid(
@@ -997,11 +1135,11 @@ mod tests {
         let cases: &[(&str, &str)] = &[
             (
                 "tenants:\n  - tenant_id: x.com\n    client_id: c\n    clientsecret: s\n",
-                "tenants[0]: unknown field `clientsecret`",
+                "test.yaml:4:5: config key tenants[0].clientsecret: unknown field `clientsecret`",
             ),
             (
                 "collectors:\n  credentials:\n    interval: soon\n",
-                "collectors.credentials: invalid duration \"soon\" (expected number at 0); write it like \"30s\", \"15m\" or \"1h\" at line 3 column 5",
+                "test.yaml:3:5: config key collectors.credentials.interval: invalid duration \"soon\" (expected number at 0); write it like \"30s\", \"15m\" or \"1h\"",
             ),
             (
                 &format!("{MINIMAL}collectors:\n  nope:\n    enabled: true\n"),
@@ -1082,7 +1220,10 @@ mod tests {
         let err = resolve("web:\n  listen_address: [1, 2]\n")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("line 2"), "{err}");
+        assert!(
+            err.starts_with("test.yaml:2:19: config key web.listen_address: "),
+            "{err}"
+        );
     }
 
     #[test]

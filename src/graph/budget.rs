@@ -43,9 +43,12 @@ struct State {
     finished: VecDeque<Instant>,
 }
 
-/// A slot in the window, held while the request runs; dropping it records the request's end.
+/// Slots in the window, held while the request runs; dropping it records the request's end
+/// (once per slot: a JSON batch holds one slot per inner request of the budgeted service).
 pub struct Permit<'a> {
     pacer: &'a Pacer,
+    /// Slots held.
+    slots: usize,
     /// How long the caller waited for the slot.
     pub waited: Duration,
 }
@@ -54,8 +57,11 @@ impl Drop for Permit<'_> {
     fn drop(&mut self) {
         {
             let mut s = self.pacer.lock();
-            s.in_flight = s.in_flight.saturating_sub(1);
-            s.finished.push_back(Instant::now());
+            s.in_flight = s.in_flight.saturating_sub(self.slots);
+            let now = Instant::now();
+            for _ in 0..self.slots {
+                s.finished.push_back(now);
+            }
         }
         self.pacer.released.notify_waiters();
     }
@@ -77,8 +83,23 @@ impl Pacer {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Requests per window: the most slots [`Pacer::acquire_many`] hands out at once.
+    pub fn capacity(&self) -> usize {
+        self.requests
+    }
+
     /// Waits until one more request fits into the window and returns its slot.
     pub async fn acquire(&self) -> Permit<'_> {
+        self.acquire_many(1).await
+    }
+
+    /// Waits until `n` more requests fit into the window (`n` is capped at the budget) and
+    /// returns their slots together: a JSON batch whose inner requests Graph counts one by
+    /// one against the budget (reference §9, "each inner request is evaluated separately").
+    /// Taking them at once, never a few at a time, keeps two batches from each holding part
+    /// of the window while waiting for the rest.
+    pub async fn acquire_many(&self, n: usize) -> Permit<'_> {
+        let n = n.clamp(1, self.requests);
         let began = Instant::now();
         let _turn = self.queue.lock().await;
         loop {
@@ -96,14 +117,18 @@ impl Pacer {
                 {
                     s.finished.pop_front();
                 }
-                if s.in_flight + s.finished.len() < self.requests {
-                    s.in_flight += 1;
+                let used = s.in_flight + s.finished.len();
+                if used + n <= self.requests {
+                    s.in_flight += n;
                     return Permit {
                         pacer: self,
+                        slots: n,
                         waited: now.duration_since(began),
                     };
                 }
-                s.finished.front().map(|t| *t + self.window)
+                // Enough slots are free once this many of the finished ones have left.
+                let leaving = used + n - self.requests;
+                s.finished.get(leaving - 1).map(|t| *t + self.window)
             };
             match next_free {
                 Some(at) => {
@@ -178,6 +203,28 @@ mod tests {
                 "{times:?}"
             );
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn many_slots_are_taken_together_and_released_together() {
+        let budget = Budget {
+            requests: 5,
+            window: Duration::from_secs(10),
+        };
+        let pacer = Pacer::new(budget);
+        let start = Instant::now();
+        drop(pacer.acquire_many(3).await);
+        drop(pacer.acquire_many(2).await);
+        assert!(start.elapsed().is_zero());
+        // Three more need the three oldest to leave: one window later, all at once.
+        let three = pacer.acquire_many(3).await;
+        assert_eq!(three.waited, Duration::from_secs(10));
+        drop(three);
+        // More than the budget is capped at the budget, not a wait forever.
+        let all = pacer.acquire_many(50).await;
+        assert_eq!(start.elapsed(), Duration::from_secs(20));
+        assert_eq!(pacer.capacity(), 5);
+        drop(all);
     }
 
     #[tokio::test(start_paused = true)]

@@ -79,6 +79,15 @@ pub enum GraphError {
         /// Pages read before the loop was seen.
         pages: usize,
     },
+    /// A collection still had more pages after `graph.max_pages`: a server that keeps handing
+    /// out new `@odata.nextLink`s, or a tenant larger than the limit allows for.
+    #[error("GET {endpoint}: still more pages after {pages} pages, the limit graph.max_pages; stopped, nothing of this collection is published, and the collector tries again at its next interval (if the tenant really is this large, raise graph.max_pages; otherwise the server keeps handing out new @odata.nextLinks)")]
+    TooManyPages {
+        /// Endpoint path: the collection.
+        endpoint: &'static str,
+        /// Pages read, which is the limit.
+        pages: u64,
+    },
     /// `@odata.nextLink` pointed at another host; the bearer token is never sent there.
     #[error("GET {endpoint}: @odata.nextLink points to {origin}, not the configured Graph root; not followed, so the token is not sent there (the answer did not come from Graph, or a proxy rewrites Graph's links: then set tenants[].graph_base_url to the URL the links use)")]
     ForeignNextLink {

@@ -6,16 +6,23 @@
 //! retry on 401, a per-request timeout and a cap on body size. It never follows a link to
 //! another host, so the bearer token only ever goes to the configured Graph root.
 
+pub mod batch;
 pub mod budget;
 pub(crate) mod error;
 pub mod retry;
 
+use std::borrow::Cow;
 use std::collections::HashSet;
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use serde::de::DeserializeOwned;
+use bytes::Bytes;
+
+use crate::http_body::{read_limited, BodyError};
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor,
+};
 use serde::Deserialize;
 use url::Url;
 
@@ -48,12 +55,115 @@ pub enum Service {
     Reports,
 }
 
-/// One page of an OData collection.
-#[derive(Deserialize)]
-pub(crate) struct Page<T> {
-    value: Vec<T>,
-    #[serde(rename = "@odata.nextLink")]
-    next_link: Option<String>,
+/// A row type of a collection, which may borrow from the page body it is parsed from.
+///
+/// Implemented for a row struct with a lifetime as `impl Row for Details<'static> { type
+/// Of<'de> = Details<'de>; }`, and by [`Owned`] for any owned type.
+pub trait Row {
+    /// The row, borrowing from a page body that lives for `'de`.
+    type Of<'de>: Deserialize<'de>;
+}
+
+/// The [`Row`] of an owned type, which borrows nothing.
+pub struct Owned<T>(PhantomData<T>);
+
+impl<T: DeserializeOwned> Row for Owned<T> {
+    type Of<'de> = T;
+}
+
+/// Parses one OData page (`{"value": [...], "@odata.nextLink": "..."}`, other members
+/// ignored), handing each element of `value` to `on_row` as it is parsed, and returns the
+/// nextLink. The same checks as deserialising a struct with `value: Vec<T>`: `value` is
+/// required and appears once, and nothing may follow the object.
+#[doc(hidden)]
+pub fn parse_page<'de, R: Row>(
+    body: &'de [u8],
+    on_row: &mut dyn FnMut(R::Of<'de>),
+) -> Result<Option<String>, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let next = PageSeed::<R> {
+        on_row,
+        row: PhantomData,
+    }
+    .deserialize(&mut de)?;
+    de.end()?;
+    Ok(next)
+}
+
+/// The page envelope, visited member by member so that rows never gather in a `Vec`.
+struct PageSeed<'f, 'de, R: Row> {
+    on_row: &'f mut dyn FnMut(R::Of<'de>),
+    row: PhantomData<R>,
+}
+
+impl<'de, R: Row> DeserializeSeed<'de> for PageSeed<'_, 'de, R> {
+    type Value = Option<String>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de, R: Row> Visitor<'de> for PageSeed<'_, 'de, R> {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an OData collection page")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut value = false;
+        let mut next_link = None;
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match key.as_ref() {
+                "value" if value => return Err(de::Error::duplicate_field("value")),
+                "value" => {
+                    value = true;
+                    map.next_value_seed(RowsSeed::<R> {
+                        on_row: &mut *self.on_row,
+                        row: PhantomData,
+                    })?;
+                }
+                "@odata.nextLink" => next_link = map.next_value::<Option<String>>()?,
+                _ => {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+        }
+        if !value {
+            return Err(de::Error::missing_field("value"));
+        }
+        Ok(next_link)
+    }
+}
+
+/// The `value` array, each element handed on as it is parsed.
+struct RowsSeed<'f, 'de, R: Row> {
+    on_row: &'f mut dyn FnMut(R::Of<'de>),
+    row: PhantomData<R>,
+}
+
+impl<'de, R: Row> DeserializeSeed<'de> for RowsSeed<'_, 'de, R> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de, R: Row> Visitor<'de> for RowsSeed<'_, 'de, R> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of rows")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(row) = seq.next_element::<R::Of<'de>>()? {
+            (self.on_row)(row);
+        }
+        Ok(())
+    }
 }
 
 /// A Graph client for one tenant.
@@ -129,24 +239,65 @@ impl GraphClient {
         query: &str,
         mut on_page: impl FnMut(Vec<T>),
     ) -> Result<usize, GraphError> {
+        let mut rows = Vec::new();
+        self.pages(endpoint, query, |body| {
+            let next = parse_page::<Owned<T>>(body, &mut |row| rows.push(row))?;
+            on_page(std::mem::take(&mut rows));
+            Ok(next)
+        })
+        .await
+    }
+
+    /// Reads every page of a collection and hands each row to `on_row` as soon as it is
+    /// parsed, borrowing from the page's body: no page is ever held as a `Vec` of rows, and
+    /// string fields that need no unescaping are not copied (`&str` or `Cow<str>` fields).
+    /// What stays in memory is one page's body, whatever the size of the collection.
+    pub async fn for_each_row<R: Row>(
+        &self,
+        endpoint: &'static Endpoint,
+        query: &str,
+        mut on_row: impl for<'de> FnMut(R::Of<'de>),
+    ) -> Result<usize, GraphError> {
+        self.pages(endpoint, query, |body| parse_page::<R>(body, &mut on_row))
+            .await
+    }
+
+    /// The paging loop: reads pages until one has no `@odata.nextLink`, handing each body to
+    /// `read`, which returns the page's nextLink. Returns the number of pages read.
+    async fn pages(
+        &self,
+        endpoint: &'static Endpoint,
+        query: &str,
+        mut read: impl FnMut(&[u8]) -> Result<Option<String>, serde_json::Error>,
+    ) -> Result<usize, GraphError> {
         let mut url = self.url(endpoint, query)?;
         // Every page URL read so far, the first included, so a link back to any of them is
-        // caught before that page is requested again.
+        // caught before that page is requested again. A few hundred bytes a page: 1,000 pages
+        // for 1,000,000 users, and at most graph.max_pages.
         let mut seen = HashSet::from([url.clone()]);
         let first = url.clone();
         let mut pages = 0;
         loop {
             let (body, request_id, content_type) = self.get(endpoint, &url).await?;
-            let page: Page<T> = serde_json::from_slice(&body).map_err(|e| GraphError::Decode {
+            let link = read(&body).map_err(|e| GraphError::Decode {
                 endpoint: endpoint.path,
                 request_id,
                 reason: describe_json_error(&e, &body, &content_type),
             })?;
+            // The body goes before the next request, so at most one page is held at a time.
+            drop(body);
             pages += 1;
-            on_page(page.value);
-            let Some(link) = page.next_link else {
+            let Some(link) = link else {
                 return Ok(pages);
             };
+            // Distinct links without end never repeat, so the loop check below never stops
+            // them; this bound does.
+            if pages as u64 >= self.options.max_pages {
+                return Err(GraphError::TooManyPages {
+                    endpoint: endpoint.path,
+                    pages: pages as u64,
+                });
+            }
             // Graph's links are absolute (reference, "Common conventions"). A relative one is
             // resolved against the collection's first URL, not the current page's: against the
             // current page a path-relative link such as `a/next` makes a longer URL on every
@@ -276,10 +427,22 @@ impl GraphClient {
         url: &Url,
         token: &str,
     ) -> Result<(Bytes, String, String), Failure> {
+        self.exchange(endpoint, url, self.http.get(url.clone()), token)
+            .await
+    }
+
+    /// Sends `request` (a GET of a collection, or a `$batch` POST) with the token and Graph's
+    /// headers, and reads the answer: the body, the request id and the content type, or the
+    /// failure classified for the retry loop.
+    async fn exchange(
+        &self,
+        endpoint: &'static Endpoint,
+        url: &Url,
+        request: reqwest::RequestBuilder,
+        token: &str,
+    ) -> Result<(Bytes, String, String), Failure> {
         let client_request_id = uuid::Uuid::new_v4().to_string();
-        let sent = self
-            .http
-            .get(url.clone())
+        let sent = request
             .bearer_auth(token)
             .header("client-request-id", &client_request_id)
             .header(reqwest::header::ACCEPT, "application/json")
@@ -440,27 +603,6 @@ fn status_label(status: u16) -> &'static str {
     }
 }
 
-enum BodyError {
-    TooLarge,
-    Broken(reqwest::Error),
-}
-
-/// Reads a body chunk by chunk and stops at `limit`, so a huge or endless body is refused
-/// rather than buffered.
-async fn read_limited(mut response: reqwest::Response, limit: u64) -> Result<Bytes, BodyError> {
-    if response.content_length().is_some_and(|n| n > limit) {
-        return Err(BodyError::TooLarge);
-    }
-    let mut buf = BytesMut::new();
-    while let Some(chunk) = response.chunk().await.map_err(BodyError::Broken)? {
-        if (buf.len() + chunk.len()) as u64 > limit {
-            return Err(BodyError::TooLarge);
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    Ok(buf.freeze())
-}
-
 /// serde's message, what kind of failure it is, and what probably caused it: a body that is
 /// not JSON at all (an HTML page from a proxy), one cut short, or JSON of another shape.
 pub(crate) fn describe_json_error(
@@ -546,6 +688,10 @@ mod tests {
     };
 
     fn client(root: &str) -> GraphClient {
+        client_with_max_pages(root, GraphOptions::default().max_pages)
+    }
+
+    fn client_with_max_pages(root: &str, max_pages: u64) -> GraphClient {
         let telemetry = Telemetry::new();
         let tokens = TokenProvider::new(Box::new(Fixed), "t".into(), telemetry.clone());
         let options = GraphOptions {
@@ -553,6 +699,7 @@ mod tests {
             initial_backoff: Duration::from_millis(1),
             max_backoff: Duration::from_millis(2),
             timeout: Duration::from_secs(5),
+            max_pages,
             ..GraphOptions::default()
         };
         let http = reqwest::Client::builder()
@@ -667,6 +814,69 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn endless_distinct_next_links_stop_at_max_pages_naming_the_collection() {
+        // Every page links to a page never seen before, so the loop check never fires.
+        let (root, requests) = serve(|base, pq| {
+            let n: u64 = pq
+                .rsplit('=')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1);
+            Some(format!("{base}/v1.0/items?$skiptoken={}", n + 1))
+        })
+        .await;
+        let graph = client_with_max_pages(&root, 5);
+        let read = tokio::time::timeout(Duration::from_secs(10), read_all(&graph));
+        let e = read.await.expect("paging stops").unwrap_err();
+        assert!(
+            matches!(e, GraphError::TooManyPages { pages: 5, .. }),
+            "{e}"
+        );
+        assert_eq!(requests.load(Ordering::SeqCst), 5);
+        let text = e.to_string();
+        for part in ["/v1.0/items", "after 5 pages", "raise graph.max_pages"] {
+            assert!(text.contains(part), "{part:?} missing from {text}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_collection_of_exactly_max_pages_is_read_whole() {
+        let (root, _) = serve(|base, pq| match pq {
+            "/v1.0/items" => Some(format!("{base}/v1.0/items?$skiptoken=2")),
+            "/v1.0/items?$skiptoken=2" => Some(format!("{base}/v1.0/items?$skiptoken=3")),
+            _ => None,
+        })
+        .await;
+        assert_eq!(read_all(&client_with_max_pages(&root, 3)).await.unwrap(), 3);
+    }
+
+    #[test]
+    fn rows_are_handed_on_one_by_one_borrowing_from_the_body() {
+        #[derive(Deserialize)]
+        struct Item<'a> {
+            #[serde(borrow)]
+            name: Cow<'a, str>,
+        }
+        impl Row for Item<'static> {
+            type Of<'de> = Item<'de>;
+        }
+        let body = br#"{"@odata.context":"x","value":[{"name":"a"},{"name":"b\u00e9","n":[1]}],"@odata.nextLink":"https://g/next"}"#;
+        let mut names = Vec::new();
+        let next = parse_page::<Item<'static>>(body, &mut |i| {
+            names.push((i.name.to_string(), matches!(i.name, Cow::Borrowed(_))))
+        })
+        .unwrap();
+        assert_eq!(next.as_deref(), Some("https://g/next"));
+        // A plain string is borrowed; one with an escape has to be unescaped into a copy.
+        assert_eq!(names, [("a".into(), true), ("b\u{e9}".into(), false)]);
+        let none = |body: &[u8]| parse_page::<Owned<serde_json::Value>>(body, &mut |_| {});
+        assert_eq!(none(br#"{"value":[]}"#).unwrap(), None);
+        assert!(none(br#"{"value":[],"value":[]}"#).is_err());
+        assert!(none(br#"{"@odata.nextLink":"x"}"#).is_err());
+        assert!(none(br#"{"value":[]} trailing"#).is_err());
+    }
+
+    #[tokio::test]
     async fn an_unreachable_host_is_named_with_the_cause_and_what_to_check() {
         let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = closed.local_addr().unwrap();
@@ -688,7 +898,7 @@ mod tests {
     #[test]
     fn json_errors_say_what_kind_of_body_it_was() {
         let describe = |body: &[u8], content_type: &str| {
-            let Err(e) = serde_json::from_slice::<Page<serde_json::Value>>(body) else {
+            let Err(e) = parse_page::<Owned<serde_json::Value>>(body, &mut |_| {}) else {
                 panic!("{:?} parsed", String::from_utf8_lossy(body));
             };
             describe_json_error(&e, body, content_type)

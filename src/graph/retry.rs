@@ -11,8 +11,10 @@ pub fn parse_retry_after(value: &str, max: Duration) -> Option<Duration> {
     if !seconds.is_finite() || seconds < 0.0 {
         return None;
     }
-    // Cap before converting: `Duration::from_secs_f64` panics on values like 1e300.
-    Some(Duration::from_secs_f64(seconds.min(max.as_secs_f64())))
+    // `Duration::from_secs_f64` panics on values like 1e300, and capping the float first is
+    // not enough: a cap near `Duration::MAX` (`graph.max_retry_after` takes any duration)
+    // rounds up past it as f64. A value too large for a `Duration` is above any cap.
+    Some(Duration::try_from_secs_f64(seconds).map_or(max, |d| d.min(max)))
 }
 
 /// Exponential backoff with full jitter: a random delay in `[base/2, base]`, where base
@@ -53,6 +55,20 @@ mod tests {
         assert_eq!(parse_retry_after("NaN", max), None);
         assert_eq!(parse_retry_after("1e300", max), Some(max));
         assert_eq!(parse_retry_after("inf", max), None);
+    }
+
+    #[test]
+    fn a_cap_near_the_largest_duration_does_not_panic() {
+        // Found by fuzzing (fuzz/, retry_after): a cap of 2^64 - 256 s rounded up past
+        // `Duration::MAX` as f64, and converting the capped value panicked.
+        let max = Duration::from_secs(u64::from_le_bytes(*b"\x00\xff\xff\xff\xff\xff\xff\xff"));
+        let value = b"44444444444444444444444444444444444\x0c\x0b\n\x0b";
+        let value = std::str::from_utf8(value).unwrap();
+        assert_eq!(parse_retry_after(value, max), Some(max));
+        assert_eq!(
+            parse_retry_after("2.5", max),
+            Some(Duration::from_millis(2500))
+        );
     }
 
     #[test]

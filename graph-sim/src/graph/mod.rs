@@ -4,6 +4,7 @@
 pub mod app_sign_in;
 pub mod audit_logs;
 pub mod auth_methods;
+pub mod batch;
 pub mod directory;
 pub mod errors;
 pub mod odata;
@@ -135,8 +136,12 @@ fn run(ctx: &Ctx<'_>, route: &GraphRoute) -> Result<Reply, GraphError> {
     }
 }
 
-/// Checks the bearer token (401 on any problem, with `WWW-Authenticate`).
+/// Checks the bearer token (401 on any problem, with `WWW-Authenticate`); an inner request of
+/// a `$batch` takes the claims its batch was admitted with.
 fn authenticate(ctx: &Ctx<'_>) -> Result<Claims, GraphError> {
+    if let Some(claims) = &ctx.batch_claims {
+        return Ok(claims.clone());
+    }
     let token = ctx
         .headers
         .get(AUTHORIZATION)

@@ -3,6 +3,7 @@
 mod app_sign_in;
 mod audit_logs;
 mod auth_methods;
+mod batch;
 mod cert_auth;
 mod common;
 mod directory;

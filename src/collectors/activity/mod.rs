@@ -211,6 +211,31 @@ impl Streams {
     }
 }
 
+/// Whether `event` is counted: it has an id and a readable time inside `window` (Unix
+/// seconds, both ends included) and was not seen before, in an earlier window's overlap
+/// (`seen`) or this window (`fresh`, where it is then added). Returns its time if so.
+#[doc(hidden)]
+pub fn admit<E: Event>(
+    event: &E,
+    window: (f64, f64),
+    seen: &HashMap<String, f64>,
+    fresh: &mut HashMap<String, f64>,
+    duplicates: &mut u64,
+) -> Option<f64> {
+    let (Some(id), Some(t)) = (event.id(), event.time().and_then(parse_timestamp)) else {
+        return None;
+    };
+    if t < window.0 || t > window.1 {
+        return None;
+    }
+    if seen.contains_key(id) || fresh.contains_key(id) {
+        *duplicates += 1;
+        return None;
+    }
+    fresh.insert(id.to_owned(), t);
+    Some(t)
+}
+
 /// Formats Unix seconds as an OData `DateTimeOffset` literal.
 fn literal(unix: i64) -> String {
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix.max(0) as u64);
@@ -271,21 +296,10 @@ pub async fn read_new<E: Event, D: Default>(
         graph
             .for_each_page(spec.endpoint, &query, |page: Vec<E>| {
                 for event in page {
-                    let (Some(id), Some(t)) = (
-                        event.id().map(str::to_owned),
-                        event.time().and_then(parse_timestamp),
-                    ) else {
-                        continue;
-                    };
-                    if t < from as f64 || t > to as f64 {
-                        continue;
+                    let window = (from as f64, to as f64);
+                    if let Some(t) = admit(&event, window, seen, &mut fresh, &mut duplicates) {
+                        add(&mut delta, event, t);
                     }
-                    if seen.contains_key(&id) || fresh.contains_key(&id) {
-                        duplicates += 1;
-                        continue;
-                    }
-                    fresh.insert(id, t);
-                    add(&mut delta, event, t);
                 }
             })
             .await?;

@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# /metrics against nginx serving the identical body as a static file (issue 10, item 1).
+#
+#   scripts/bench/serving.sh
+#
+# Builds release, starts graph-sim at a scale where the exporter serves ~100,000 series
+# (credential expiry series included), saves the exporter's body, serves it from nginx as
+# a static file (and its gzip as a gzip_static file), and runs wrk (1 thread, 16 connections,
+# keep-alive) against both, with and without `Accept-Encoding: gzip`, first between refreshes
+# (long intervals) and then while the big collectors refresh every second. Prints req/s, p99
+# and the ratio to nginx. Everything listens on 127.0.0.1.
+#
+# Environment: APPS (app registrations, default 11000), DURATION (seconds per wrk run,
+# default 12), ROUNDS (runs per case, best kept, default 2), SKIP_BUILD=1 to use the
+# binaries in target/release as they are.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+APPS="${APPS:-11000}"
+DURATION="${DURATION:-12}"
+ROUNDS="${ROUNDS:-2}"
+EXPORTER_BIN="${EXPORTER_BIN:-$ROOT/target/release/entra-exporter}"
+SIM_BIN="${SIM_BIN:-$ROOT/target/release/graph-sim}"
+
+need curl curl
+need python3 python3
+need wrk wrk
+need nginx nginx
+
+WORK="$ROOT/target/bench/serving"
+rm -rf "$WORK"
+mkdir -p "$WORK/www"
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+    log "building release"
+    (cd "$ROOT" && cargo build --release -q -p entra-exporter -p graph-sim)
+fi
+
+log "starting graph-sim with $APPS applications"
+start_sim "$WORK/sim.log" --applications "$APPS" --no-reports-throttle
+log "graph-sim at $SIM_URL"
+
+# wrk's summary: requests/s, p99 in ms, socket errors, non-2xx responses.
+run_wrk() {
+    local url="$1" accept="$2" out="$3" seconds="$4"
+    # A generous timeout: a 25 MB body on a busy 2-core machine can take over wrk's default
+    # 2 s, and that is latency to report, not a socket error.
+    local args=(-t1 -c16 "-d${seconds}s" --latency --timeout 10s)
+    [[ -n "$accept" ]] && args+=(-H "Accept-Encoding: $accept")
+    wrk "${args[@]}" "$url" >"$out" 2>&1 || die "wrk failed; see $out"
+}
+
+# Prints "rps p99_ms errors" from a wrk output file.
+parse_wrk() {
+    python3 - "$1" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+m = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+p99 = float(m.group(1)) * scale
+errors = 0
+s = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+if s:
+    errors += sum(int(x) for x in s.groups())
+n = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+if n:
+    errors += int(n.group(1))
+print(f"{rps:.1f} {p99:.2f} {errors}")
+PY
+}
+
+# Runs case $1 (a name) against $2 with Accept-Encoding $3, ROUNDS times after a warm-up,
+# and records the best round (interference only makes a run slower) in $WORK/results.
+measure() {
+    local name="$1" url="$2" accept="$3" best="" round line
+    run_wrk "$url" "$accept" "$WORK/$name.warmup.txt" 2
+    for round in $(seq "$ROUNDS"); do
+        run_wrk "$url" "$accept" "$WORK/$name.$round.txt" "$DURATION"
+        line="$(parse_wrk "$WORK/$name.$round.txt")"
+        log "$name round $round: $line (req/s, p99 ms, errors)"
+        if [[ -z "$best" ]] || python3 -c "import sys; sys.exit(0 if float('${line%% *}') > float('${best%% *}') else 1)"; then
+            best="$line"
+        fi
+    done
+    echo "$name $best" >>"$WORK/results"
+}
+
+# --- Between refreshes: every collector on a one-hour interval, all first polls done.
+write_config "$WORK/idle.yaml" "$SIM_URL" 1h
+start_exporter "$WORK/idle.yaml" "$WORK/exporter-idle.log"
+log "exporter at $EXP_URL; waiting for every first poll"
+wait_ready "$EXP_URL" 300
+curl -fsS "$EXP_URL/metrics" -o "$WORK/www/metrics"
+curl -fsS -H 'Accept-Encoding: gzip' "$EXP_URL/metrics" -o "$WORK/www/metrics.gz"
+SERIES="$(count_series <"$WORK/www/metrics")"
+BYTES="$(stat -c %s "$WORK/www/metrics")"
+GZ_BYTES="$(stat -c %s "$WORK/www/metrics.gz")"
+CRED="$(grep -c '^entra_app_credential_expiry_remaining_seconds' "$WORK/www/metrics" || true)"
+gzip -dc "$WORK/www/metrics.gz" | count_series >"$WORK/gz-series"
+[[ "$(cat "$WORK/gz-series")" == "$SERIES" ]] || die "the gzip body has $(cat "$WORK/gz-series") series, identity $SERIES"
+log "body: $SERIES series ($CRED time-until-expiry), $BYTES bytes, gzip $GZ_BYTES bytes"
+
+# nginx serves the saved body; gzip_static sends metrics.gz to clients that accept gzip.
+# Same Content-Type and Vary as the exporter; keep-alive without a request limit, as hyper.
+NGINX_PORT="$(free_port)"
+USER_LINE=""
+[[ "$(id -u)" == 0 ]] && USER_LINE="user root;"
+chmod -R a+rX "$WORK/www"
+mkdir -p "$WORK/nginx"
+cat >"$WORK/nginx/nginx.conf" <<CONF
+$USER_LINE
+worker_processes auto;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 100000000;
+    keepalive_timeout 60s;
+    client_body_temp_path $WORK/nginx/tmp;
+    proxy_temp_path $WORK/nginx/tmp;
+    fastcgi_temp_path $WORK/nginx/tmp;
+    uwsgi_temp_path $WORK/nginx/tmp;
+    scgi_temp_path $WORK/nginx/tmp;
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        root $WORK/www;
+        location = /metrics {
+            default_type "text/plain; version=0.0.4; charset=utf-8";
+            gzip_static on;
+            gzip_vary on;
+        }
+    }
+}
+CONF
+nginx -t -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" >"$WORK/nginx/test.log" 2>&1 ||
+    die "nginx rejected its config; see $WORK/nginx/test.log"
+nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" -g 'daemon off;' &
+BENCH_PIDS+=("$!")
+NGINX_URL="http://127.0.0.1:$NGINX_PORT/metrics"
+wait_http "$NGINX_URL" 10
+cmp -s <(curl -fsS "$NGINX_URL") "$WORK/www/metrics" || die "nginx does not serve the saved body"
+cmp -s <(curl -fsS -H 'Accept-Encoding: gzip' "$NGINX_URL") "$WORK/www/metrics.gz" ||
+    die "nginx does not serve the saved gzip body"
+
+: >"$WORK/results"
+measure nginx-identity "$NGINX_URL" ""
+measure exporter-identity "$EXP_URL/metrics" ""
+measure nginx-gzip "$NGINX_URL" gzip
+measure exporter-gzip "$EXP_URL/metrics" gzip
+stop_pid "$EXP_PID"
+
+# --- During refreshes: the three big collectors poll every second, so a snapshot is swapped
+# in (and re-rendered) every few hundred milliseconds while wrk runs.
+write_config "$WORK/busy.yaml" "$SIM_URL" 1h 1s
+start_exporter "$WORK/busy.yaml" "$WORK/exporter-busy.log"
+log "exporter (refreshing every 1s) at $EXP_URL; waiting for every first poll"
+wait_ready "$EXP_URL" 300
+polls_before="$(grep -c 'poll succeeded' "$WORK/exporter-busy.log" || true)"
+# CPU seconds (user + system) of a process so far, from /proc/PID/stat.
+cpu_seconds() {
+    awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"
+}
+cpu_sim_before="$(cpu_seconds "$SIM_PID")"
+cpu_exp_before="$(cpu_seconds "$EXP_PID")"
+t_before=$SECONDS
+measure refreshing-identity "$EXP_URL/metrics" ""
+measure refreshing-gzip "$EXP_URL/metrics" gzip
+polls_after="$(grep -c 'poll succeeded' "$WORK/exporter-busy.log" || true)"
+log "$((polls_after - polls_before)) polls finished while wrk ran against the refreshing exporter"
+# Where the cores went while refreshing: the simulator answering Graph pages and the
+# exporter (serving, parsing pages, rendering) share the two cores with wrk.
+python3 -c "import sys; s, e, t = (float(x) for x in sys.argv[1:]); print(f'CPU while refreshing: graph-sim {s / t:.2f} cores, exporter {e / t:.2f} cores (of 2) over {t:.0f} s')" \
+    "$(echo "$(cpu_seconds "$SIM_PID") - $cpu_sim_before" | bc)" \
+    "$(echo "$(cpu_seconds "$EXP_PID") - $cpu_exp_before" | bc)" \
+    "$((SECONDS - t_before))" | tee "$WORK/cpu.txt"
+
+python3 - "$WORK/results" "$SERIES" "$CRED" "$BYTES" "$GZ_BYTES" "$((polls_after - polls_before))" <<'PY'
+import sys
+rows = {}
+for line in open(sys.argv[1]):
+    name, rps, p99, errors = line.split()
+    rows[name] = (float(rps), float(p99), int(errors))
+series, cred, size, gz, polls = sys.argv[2:]
+print()
+print(f"body: {int(series):,} series ({int(cred):,} time-until-expiry), "
+      f"{int(size):,} bytes, gzip {int(gz):,} bytes; {polls} polls during the refreshing runs")
+print()
+print("| case | encoding | req/s | p99 ms | errors | ratio to nginx |")
+print("|---|---|---|---|---|---|")
+for case, label in [("nginx", "nginx static file"), ("exporter", "exporter, between refreshes"),
+                    ("refreshing", "exporter, refreshing every 1 s")]:
+    for enc in ["identity", "gzip"]:
+        rps, p99, errors = rows[f"{case}-{enc}"]
+        ratio = rps / rows[f"nginx-{enc}"][0]
+        print(f"| {label} | {enc} | {rps:,.1f} | {p99:.2f} | {errors} | **{ratio:.2f}** |")
+bad = sum(r[2] for r in rows.values())
+sys.exit(1 if bad else 0)
+PY
