@@ -154,7 +154,7 @@ impl Store {
                     .labels
                     .iter()
                     .map(|l| (*l).to_owned())
-                    .zip(values)
+                    .zip(values.iter().map(str::to_owned))
                     .collect();
                 labels.extend(extra.iter().cloned());
                 labels.sort();

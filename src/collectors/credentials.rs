@@ -368,11 +368,11 @@ mod tests {
         let expiry = &families[0];
         assert_eq!(expiry.samples.len(), 2);
         assert_eq!(
-            expiry.samples[0].0[5],
-            "93db6bc3-5b1f-4b3c-88d7-7a6e9f0c1d2e"
+            expiry.samples[0].0.get(5),
+            Some("93db6bc3-5b1f-4b3c-88d7-7a6e9f0c1d2e")
         );
         assert_eq!(expiry.samples[0].1, Value::Fixed(1752570720.0));
-        assert_eq!(expiry.samples[1].0[4], "certificate");
+        assert_eq!(expiry.samples[1].0.get(4), Some("certificate"));
         let Value::Fixed(v) = expiry.samples[1].1 else {
             panic!()
         };
@@ -383,7 +383,7 @@ mod tests {
         let cert = without
             .samples
             .iter()
-            .find(|(l, _)| l[1] == "application" && l[2] == "certificate")
+            .find(|(l, _)| l.get(1) == Some("application") && l.get(2) == Some("certificate"))
             .unwrap();
         assert_eq!(cert.1, Value::Fixed(1.0));
     }
