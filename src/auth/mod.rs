@@ -281,13 +281,23 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 
-    struct Failing(Arc<AtomicU32>);
+    /// Issues `successes` tokens, then fails as an unreachable endpoint does.
+    struct Failing {
+        calls: Arc<AtomicU32>,
+        successes: u32,
+    }
 
     impl TokenSource for Failing {
         fn fetch(&self) -> BoxFuture<'_, Result<AccessToken, TokenError>> {
             Box::pin(async move {
-                self.0.fetch_add(1, Ordering::SeqCst);
+                let n = self.calls.fetch_add(1, Ordering::SeqCst);
                 tokio::time::sleep(Duration::from_millis(50)).await;
+                if n < self.successes {
+                    return Ok(AccessToken {
+                        token: Secret::new(format!("token-{}", n + 1)),
+                        expires_in: Duration::from_secs(3600),
+                    });
+                }
                 Err(TokenError::Unreachable {
                     tenant: "t".into(),
                     reason: "down".into(),
@@ -303,7 +313,10 @@ mod tests {
     async fn callers_queued_behind_a_failure_share_it() {
         let calls = Arc::new(AtomicU32::new(0));
         let p = Arc::new(TokenProvider::new(
-            Box::new(Failing(calls.clone())),
+            Box::new(Failing {
+                calls: calls.clone(),
+                successes: 0,
+            }),
             "t".into(),
             Telemetry::new(),
         ));
@@ -322,34 +335,14 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 
-    /// Succeeds once, then fails transiently.
-    struct OnceThenDown(Arc<AtomicU32>);
-
-    impl TokenSource for OnceThenDown {
-        fn fetch(&self) -> BoxFuture<'_, Result<AccessToken, TokenError>> {
-            Box::pin(async move {
-                if self.0.fetch_add(1, Ordering::SeqCst) == 0 {
-                    return Ok(AccessToken {
-                        token: Secret::new("first"),
-                        expires_in: Duration::from_secs(3600),
-                    });
-                }
-                Err(TokenError::Unreachable {
-                    tenant: "t".into(),
-                    reason: "down".into(),
-                })
-            })
-        }
-        fn kind(&self) -> &'static str {
-            "test"
-        }
-    }
-
     #[tokio::test]
     async fn a_rejected_token_is_not_handed_back_when_the_refresh_fails() {
         let calls = Arc::new(AtomicU32::new(0));
         let p = TokenProvider::new(
-            Box::new(OnceThenDown(calls.clone())),
+            Box::new(Failing {
+                calls: calls.clone(),
+                successes: 1,
+            }),
             "t".into(),
             Telemetry::new(),
         );

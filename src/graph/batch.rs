@@ -35,9 +35,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use url::Url;
 
-use super::{
-    error, host_of, retry, status_label, Endpoint, Failure, GraphClient, GraphError, Owned, Service,
-};
+use super::{error, retry, status_label, Endpoint, GraphClient, GraphError, Owned, Service};
 
 /// Most requests in one batch (§9).
 pub const MAX_BATCH: usize = 20;
@@ -409,97 +407,22 @@ impl GraphClient {
             &BATCH_V1
         };
         let url = self.url(batch, "")?;
-        let mut refreshed_after_401 = false;
-        let mut attempt: u32 = 0;
-        loop {
-            attempt += 1;
-            let permit = match (&self.reports, reports) {
-                (Some(pacer), n) if n > 0 => Some(pacer.acquire_many(n).await),
-                _ => None,
-            };
-            if let Some(waited) = permit.as_ref().map(|p| p.waited).filter(|w| !w.is_zero()) {
-                self.telemetry
-                    .reports_budget_wait
-                    .with_label_values(&[self.tenant.as_str()])
-                    .inc_by(waited.as_secs_f64());
-            }
-            let token = self.tokens.token().await?;
-            let outcome = self.post(batch, &url, body.clone(), token.expose()).await;
-            drop(permit);
-            let failure = match outcome {
-                Ok((body, request_id, content_type)) => {
-                    return decode(
-                        batch,
-                        requests,
-                        &body,
-                        request_id,
-                        &content_type,
-                        self.options.max_retry_after,
-                    )
-                }
-                Err(f) => f,
-            };
-            match failure {
-                Failure::Fatal(GraphError::Api { status: 401, .. }) if !refreshed_after_401 => {
-                    refreshed_after_401 = true;
-                    self.count_retry(batch, "unauthorized");
-                    self.tokens.token_after_rejection(&token).await?;
-                }
-                Failure::Fatal(e) => return Err(e),
-                Failure::Retry {
-                    reason,
-                    status,
-                    request_id,
-                    retry_after,
-                    detail,
-                    hint,
-                } => {
-                    if attempt > self.options.max_retries {
-                        return Err(if status == 0 {
-                            GraphError::Transport {
-                                endpoint: batch.path,
-                                host: host_of(&url),
-                                attempts: attempt,
-                                reason: detail,
-                                hint,
-                            }
-                        } else {
-                            GraphError::RetriesExhausted {
-                                endpoint: batch.path,
-                                attempts: attempt,
-                                status,
-                                request_id,
-                            }
-                        });
-                    }
-                    let delay = retry_after.unwrap_or_else(|| {
-                        retry::backoff(attempt - 1, &self.options, retry::jitter())
-                    });
-                    self.count_retry(batch, reason);
-                    tracing::warn!(
-                        tenant = %self.tenant, endpoint = batch.path, status, request_id = %request_id,
-                        attempt, delay = ?delay, reason, detail = %detail, "retrying Graph batch"
-                    );
-                    tokio::time::sleep(delay).await;
-                }
-            }
-        }
-    }
-
-    /// One POST of a batch body, sent and read as a direct GET is.
-    async fn post(
-        &self,
-        batch: &'static Endpoint,
-        url: &Url,
-        body: Bytes,
-        token: &str,
-    ) -> Result<(Bytes, String, String), Failure> {
-        let request = self
-            .http
-            .post(url.clone())
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body);
-        self.exchange(batch, url, request, token).await
+        let (body, request_id, content_type) = self
+            .send(batch, &url, reports, || {
+                self.http
+                    .post(url.clone())
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body.clone())
+            })
+            .await?;
+        decode(
+            batch,
+            requests,
+            &body,
+            request_id,
+            &content_type,
+            self.options.max_retry_after,
+        )
     }
 }
 

@@ -347,12 +347,28 @@ impl GraphClient {
         endpoint: &'static Endpoint,
         url: &Url,
     ) -> Result<(Bytes, String, String), GraphError> {
+        let slots = usize::from(endpoint.service == Service::Reports);
+        self.send(endpoint, url, slots, || self.http.get(url.clone()))
+            .await
+    }
+
+    /// Sends the request `build` makes (a GET of a collection, or a `$batch` POST), with
+    /// retries: after waiting for `budget_slots` slots of the tenant's reports budget, with a
+    /// fresh token, one token refresh after a 401, and `Retry-After` or backoff between
+    /// attempts. Returns the body, Graph's request-id and the `Content-Type`.
+    async fn send(
+        &self,
+        endpoint: &'static Endpoint,
+        url: &Url,
+        budget_slots: usize,
+        build: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<(Bytes, String, String), GraphError> {
         let mut refreshed_after_401 = false;
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
-            let permit = match (endpoint.service, &self.reports) {
-                (Service::Reports, Some(pacer)) => Some(pacer.acquire().await),
+            let permit = match &self.reports {
+                Some(pacer) if budget_slots > 0 => Some(pacer.acquire_many(budget_slots).await),
                 _ => None,
             };
             if let Some(waited) = permit.as_ref().map(|p| p.waited).filter(|w| !w.is_zero()) {
@@ -364,7 +380,7 @@ impl GraphClient {
             // The token is taken after any wait for the budget, so a long wait cannot leave
             // it expired by the time the request goes out.
             let token = self.tokens.token().await?;
-            let outcome = self.attempt(endpoint, url, token.expose()).await;
+            let outcome = self.exchange(endpoint, url, build(), token.expose()).await;
             // The slot is released when the response is in, before any retry delay.
             drop(permit);
             let failure = match outcome {
@@ -419,16 +435,6 @@ impl GraphClient {
                 }
             }
         }
-    }
-
-    async fn attempt(
-        &self,
-        endpoint: &'static Endpoint,
-        url: &Url,
-        token: &str,
-    ) -> Result<(Bytes, String, String), Failure> {
-        self.exchange(endpoint, url, self.http.get(url.clone()), token)
-            .await
     }
 
     /// Sends `request` (a GET of a collection, or a `$batch` POST) with the token and Graph's
