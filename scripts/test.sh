@@ -47,7 +47,7 @@ cargo nextest run --workspace --no-fail-fast
 step "soak: scripts/bench/soak.sh ${SOAK_SECONDS:-600} starts in the background; its verdict comes last"
 # RSS must stay flat over ~10 minutes of polling under faults. It is mostly idle time, so it runs
 # beside the steps below rather than before them.
-cargo build --bin entra-exporter -p graph-sim
+cargo build -p entra-exporter -p graph-sim --bins
 mkdir -p target
 EXPORTER_BIN="$PWD/target/debug/entra-exporter" SIM_BIN="$PWD/target/debug/graph-sim" \
   ./scripts/bench/soak.sh "${SOAK_SECONDS:-600}" >target/soak.log 2>&1 &
