@@ -11,7 +11,7 @@
 # - demo: `entra-exporter --demo`, the simulator in-process with the demo tenant (300 apps,
 #   1,200 users) and Graph's documented budgets: the reports service's 5 requests per 10 s is
 #   paced by the exporter and enforced by the simulator.
-# - large: target/release/graph-sim as its own process with APPS applications and USERS users,
+# - large: graph-sim (release) as its own process with APPS applications and USERS users,
 #   started (and its tenant generated) before the clock starts; both budgets off, as in
 #   scripts/bench/memory.sh, so this is the exporter's own speed. Under the real reports
 #   budget a refresh of a large tenant is bound by the budget instead: the script prints that
@@ -20,53 +20,34 @@
 #   takes a slot of the budget).
 #
 # Usage: scripts/bench/first-metrics.sh [--no-build]
-# Env: APPS (default 100000), USERS (default 1000000), SIM_PORT, EXPORTER_PORT.
+# Env: APPS (default 100000), USERS (default 1000000), SKIP_BUILD=1 (as --no-build),
+# EXPORTER_BIN, SIM_BIN.
 
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 APPS=${APPS:-100000}
 USERS=${USERS:-1000000}
-SIM_PORT=${SIM_PORT:-18797}
-EXPORTER_PORT=${EXPORTER_PORT:-19735}
-TENANT_ID=7f3c2a10-5b4e-4c1d-9e8f-0a1b2c3d4e5f
-CLIENT_ID=5d3b1e0f-6a2c-4e8b-9f71-3c4d5e6f7a8b
-CLIENT_SECRET='sim~demo-secret-value'
 # Endpoints of the identity-and-access reports service (reference §10.2), as the exporter
 # labels its requests.
 REPORTS_ENDPOINTS='getAzureADApplicationSignInSummary|getRelyingPartyDetailedSummary|authenticationMethods/userRegistrationDetails|userMfaSignInSummary|getCredentialUsageSummary|getCredentialUserRegistrationCount|auditLogs/'
 
-if [[ ${1:-} != --no-build ]]; then
-  cargo build --release -q -p graph-sim -p entra-exporter
-fi
-SIM=${SIM:-target/release/graph-sim}
-EXPORTER=${EXPORTER:-target/release/entra-exporter}
+need curl curl
+need python3 python3
+[[ ${1:-} == --no-build ]] && SKIP_BUILD=1
+build_release
 WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap 'bench_cleanup; rm -rf "$WORK"' EXIT
+trap 'exit 130' INT TERM
 
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.2f", b - a}'; }
-
-wait_http() {
-  for _ in $(seq 1 3000); do
-    curl -sS -o /dev/null "$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "no answer from $1" >&2
-  return 1
-}
 
 # measure LABEL PID STARTED: waits for /readyz "ready", recording when each collector's
 # entra_collector_up first appears; prints the table row and the per-collector times.
 measure() {
   local label=$1 pid=$2 started=$3
-  local base="http://127.0.0.1:$EXPORTER_PORT"
+  local base="$EXP_URL"
   declare -A seen=()
   local ready=""
   while :; do
@@ -113,40 +94,23 @@ echo "|---|---|---|---|---|"
 
 # Demo tenant: one process, simulator in-process, documented budgets.
 started=$(now)
-"$EXPORTER" --demo --web.listen-address "127.0.0.1:$EXPORTER_PORT" >"$WORK/exporter.log" 2>&1 &
-demo=$!
-PIDS+=("$demo")
-measure "demo (300 apps, 1,200 users; budgets on)" "$demo" "$started"
-kill -INT "$demo"
-wait "$demo" 2>/dev/null || true
-PIDS=()
+launch_exporter "$WORK/exporter.log" --demo
+measure "demo (300 apps, 1,200 users; budgets on)" "$EXP_PID" "$started"
+bench_cleanup
 
 # Large tenant: the simulator first (not timed), then the exporter.
 sim_started=$(now)
-"$SIM" --listen "127.0.0.1:$SIM_PORT" --applications "$APPS" --users "$USERS" \
-  --no-reports-throttle --no-throttle >"$WORK/sim.log" 2>&1 &
-sim=$!
-PIDS+=("$sim")
-wait_http "http://127.0.0.1:$SIM_PORT/"
+start_sim "$WORK/sim.log" --applications "$APPS" --users "$USERS" --no-reports-throttle --no-throttle
 sim_ready=$(since "$sim_started")
-cat >"$WORK/config.yaml" <<EOF
-graph:
-  reports_budget:
-    requests: 0
-tenants:
-  - name: large
-    tenant_id: $TENANT_ID
-    client_id: $CLIENT_ID
-    auth: {client_secret: '$CLIENT_SECRET'}
-    authority_host: http://127.0.0.1:$SIM_PORT/
-    graph_base_url: http://127.0.0.1:$SIM_PORT/
-EOF
+{
+  echo "graph:"
+  echo "  reports_budget:"
+  echo "    requests: 0"
+  tenant_yaml "$WORK" "$SIM_URL"
+} >"$WORK/config.yaml"
 started=$(now)
-"$EXPORTER" --config.file "$WORK/config.yaml" --web.listen-address "127.0.0.1:$EXPORTER_PORT" \
-  >"$WORK/exporter.log" 2>&1 &
-exporter=$!
-PIDS+=("$exporter")
-measure "large ($APPS apps, $USERS users; budgets off)" "$exporter" "$started"
+start_exporter "$WORK/config.yaml" "$WORK/exporter.log"
+measure "large ($APPS apps, $USERS users; budgets off)" "$EXP_PID" "$started"
 echo
 echo "Simulator start-up for the large tenant (not counted above): $sim_ready s"
 echo

@@ -1,5 +1,5 @@
-# Shared by scripts/bench/{serving,load,soak}.sh: start the Graph simulator, the exporter and
-# nginx on loopback ports chosen by the kernel, wait for them, and stop them on exit.
+# Shared by every script in scripts/bench/: build, start the Graph simulator and the exporter
+# on loopback ports chosen by the kernel, wait for them, and stop them on exit.
 # Sourced, not run; the caller sets `set -euo pipefail`.
 
 # The repository root, whatever the caller's working directory.
@@ -23,29 +23,9 @@ log() {
     echo "[$(date +%H:%M:%S)] $*" >&2
 }
 
-# Stops everything this script started, by PID: SIGINT first (graph-sim waits for Ctrl-C),
-# SIGKILL after 5 s.
-bench_cleanup() {
-    local pid i
-    for ((i = ${#BENCH_PIDS[@]} - 1; i >= 0; i--)); do
-        pid="${BENCH_PIDS[$i]}"
-        kill -INT "$pid" 2>/dev/null || true
-    done
-    for ((i = ${#BENCH_PIDS[@]} - 1; i >= 0; i--)); do
-        pid="${BENCH_PIDS[$i]}"
-        for _ in $(seq 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    BENCH_PIDS=()
-}
-
-# Stops one process started here and forgets it.
-stop_pid() {
-    local pid="$1" kept=() p
+# SIGINT to $1 (graph-sim waits for Ctrl-C), SIGKILL if it has not exited after 5 s; reaps it.
+terminate() {
+    local pid="$1"
     kill -INT "$pid" 2>/dev/null || true
     for _ in $(seq 50); do
         kill -0 "$pid" 2>/dev/null || break
@@ -53,10 +33,41 @@ stop_pid() {
     done
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
+}
+
+# Stops everything this script started, newest first. SIGINT goes to all of them before any
+# is waited for, so they shut down side by side.
+bench_cleanup() {
+    local i
+    for ((i = ${#BENCH_PIDS[@]} - 1; i >= 0; i--)); do
+        kill -INT "${BENCH_PIDS[$i]}" 2>/dev/null || true
+    done
+    for ((i = ${#BENCH_PIDS[@]} - 1; i >= 0; i--)); do
+        terminate "${BENCH_PIDS[$i]}"
+    done
+    BENCH_PIDS=()
+}
+
+# Stops one process started here and forgets it.
+stop_pid() {
+    local pid="$1" kept=() p
+    terminate "$pid"
     for p in "${BENCH_PIDS[@]}"; do
         [[ "$p" == "$pid" ]] || kept+=("$p")
     done
     BENCH_PIDS=("${kept[@]}")
+}
+
+# The release binaries, unless EXPORTER_BIN / SIM_BIN name others.
+EXPORTER_BIN="${EXPORTER_BIN:-$ROOT/target/release/entra-exporter}"
+SIM_BIN="${SIM_BIN:-$ROOT/target/release/graph-sim}"
+
+# Builds both release binaries, unless SKIP_BUILD=1 (or the script's --no-build) says to use
+# them as they are.
+build_release() {
+    [[ "${SKIP_BUILD:-0}" == 1 ]] && return 0
+    log "building release"
+    (cd "$ROOT" && cargo build --release -q -p entra-exporter -p graph-sim)
 }
 
 # Installs the Debian package $2 when command $1 is missing (apt-get update once per run).
@@ -100,29 +111,24 @@ start_sim() {
     "$SIM_BIN" --listen 127.0.0.1:0 "$@" >"$logfile" 2>&1 &
     SIM_PID=$!
     BENCH_PIDS+=("$SIM_PID")
-    local deadline=$((SECONDS + 120))
+    # A large tenant (1,000,000 users) is generated before the simulator listens.
+    local deadline=$((SECONDS + 300))
     SIM_URL=""
     while [[ -z "$SIM_URL" ]]; do
         kill -0 "$SIM_PID" 2>/dev/null || die "graph-sim exited; see $logfile"
-        ((SECONDS < deadline)) || die "graph-sim did not start within 120s; see $logfile"
+        ((SECONDS < deadline)) || die "graph-sim did not start within 300s; see $logfile"
         sleep 0.2
         # The startup line carries base_url=http://127.0.0.1:PORT (ANSI colours stripped).
         SIM_URL="$(sed 's/\x1b\[[0-9;]*m//g' "$logfile" | grep -o 'base_url=[^ ]*' | head -1 | cut -d= -f2 | tr -d '"' || true)"
     done
 }
 
-# Writes an exporter config for the simulator at $2 to $1. $3 is the interval of every
-# collector; $4 (optional) overrides it for the three collectors that page through every
-# application and service principal, the bulk of the series.
-write_config() {
-    local file="$1" url="$2" interval="$3" big="${4:-$3}" dir
-    dir="$(dirname "$file")"
+# Prints the `tenants:` section for the simulator at $2, with the demo secret written to a
+# file in directory $1 (mode 600) rather than into the config.
+tenant_yaml() {
+    local dir="$1" url="$2"
     (umask 077 && printf '%s' "$SIM_CLIENT_SECRET" >"$dir/client-secret")
-    cat >"$file" <<YAML
-graph:
-  timeout: 10s
-  max_backoff: 2s
-  max_retry_after: 5s
+    cat <<YAML
 tenants:
   - name: bench
     tenant_id: $SIM_TENANT_ID
@@ -131,6 +137,23 @@ tenants:
       client_secret_file: $dir/client-secret
     authority_host: $url/
     graph_base_url: $url/
+YAML
+}
+
+# Writes an exporter config for the simulator at $2 to $1. $3 is the interval of every
+# collector; $4 (optional) overrides it for the three collectors that page through every
+# application and service principal, the bulk of the series.
+write_config() {
+    local file="$1" url="$2" interval="$3" big="${4:-$3}"
+    {
+        cat <<YAML
+graph:
+  timeout: 10s
+  max_backoff: 2s
+  max_retry_after: 5s
+YAML
+        tenant_yaml "$(dirname "$file")" "$url"
+        cat <<YAML
 collectors:
   credentials: {interval: $big}
   service_principal_sign_ins: {interval: $big}
@@ -144,15 +167,23 @@ collectors:
   provisioning: {interval: $interval}
   auth_methods_usage: {interval: $interval}
 YAML
+    } >"$file"
 }
 
 # Starts the exporter with config $1 on a free loopback port, logging to $2; sets EXP_PID
 # and EXP_URL. Waits until it serves /metrics.
 start_exporter() {
-    local config="$1" logfile="$2" port
+    launch_exporter "$2" --config.file "$1"
+}
+
+# Starts the exporter with arguments $2... on a free loopback port, logging to $1; sets EXP_PID
+# and EXP_URL. Waits until it answers /healthz.
+launch_exporter() {
+    local logfile="$1" port
+    shift
     [[ -x "$EXPORTER_BIN" ]] || die "no exporter at $EXPORTER_BIN; build it with cargo build"
     port="$(free_port)"
-    "$EXPORTER_BIN" --config.file "$config" --web.listen-address "127.0.0.1:$port" >"$logfile" 2>&1 &
+    "$EXPORTER_BIN" "$@" --web.listen-address "127.0.0.1:$port" >"$logfile" 2>&1 &
     EXP_PID=$!
     BENCH_PIDS+=("$EXP_PID")
     EXP_URL="http://127.0.0.1:$port"

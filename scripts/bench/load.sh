@@ -20,8 +20,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 APPS="${APPS:-11000}"
 LOAD_SECONDS="${LOAD_SECONDS:-60}"
-EXPORTER_BIN="${EXPORTER_BIN:-$ROOT/target/release/entra-exporter}"
-SIM_BIN="${SIM_BIN:-$ROOT/target/release/graph-sim}"
 
 need curl curl
 need python3 python3
@@ -34,10 +32,7 @@ mkdir -p "$WORK/samples"
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-    log "building release"
-    (cd "$ROOT" && cargo build --release -q -p entra-exporter -p graph-sim)
-fi
+build_release
 
 # Fault windows: each rule lets `skip` matching requests through, then breaks `times`. The
 # big collectors read ~12 pages of applications and of service principals per poll, once a

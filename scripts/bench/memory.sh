@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Peak and idle RSS of the exporter process (issue 10, item 2), printed as a table.
 #
-# Each case starts target/release/graph-sim as its own process, points the exporter at it with
+# Each case starts graph-sim (release) as its own process, points the exporter at it with
 # a config file that enables one collector, waits for that collector's first successful poll
 # (entra_collector_last_success_timestamp_seconds on /metrics) and reads the exporter's VmHWM
 # (peak RSS) and VmRSS from /proc/<pid>/status. Only the exporter is measured.
@@ -12,58 +12,35 @@
 # pages arrive, not what each page costs, so the peak is the same.
 #
 # Usage: scripts/bench/memory.sh [--no-build]
-# Env: USERS (default 1000000), APPS (default 100000).
+# Env: USERS (default 1000000), APPS (default 100000), SKIP_BUILD=1 (as --no-build),
+# EXPORTER_BIN, SIM_BIN.
 
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 USERS=${USERS:-1000000}
 APPS=${APPS:-100000}
-SIM_PORT=${SIM_PORT:-18787}
-EXPORTER_PORT=${EXPORTER_PORT:-19725}
-TENANT_ID=7f3c2a10-5b4e-4c1d-9e8f-0a1b2c3d4e5f
-CLIENT_ID=5d3b1e0f-6a2c-4e8b-9f71-3c4d5e6f7a8b
-CLIENT_SECRET='sim~demo-secret-value'
 COLLECTORS=(credentials service_principal_sign_ins app_credential_sign_ins user_insights
   application_sign_in_summary adfs_relying_parties auth_methods_registration auth_methods_usage
   sign_ins directory_audits provisioning custom_security_attribute_audits)
 
-if [[ ${1:-} != --no-build ]]; then
-  cargo build --release -q -p graph-sim -p entra-exporter
-fi
-SIM=${SIM:-target/release/graph-sim}
-EXPORTER=${EXPORTER:-target/release/entra-exporter}
+need curl curl
+need python3 python3
+[[ ${1:-} == --no-build ]] && SKIP_BUILD=1
+build_release
 WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap 'bench_cleanup; rm -rf "$WORK"' EXIT
+trap 'exit 130' INT TERM
 
-kib() { awk -v k="$1" '/^'"$1"':/ {print $2}' "/proc/$2/status"; }
+kib() { awk '/^'"$1"':/ {print $2}' "/proc/$2/status"; }
 mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
-
-wait_http() {
-  for _ in $(seq 1 600); do
-    # Any HTTP answer will do: the simulator has no page at its root.
-    curl -sS -o /dev/null "$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "no answer from $1" >&2
-  return 1
-}
 
 # run_case LABEL COLLECTOR ROWS_METRIC SIM_ARGS...: prints a table row; ROWS_METRIC is summed
 # over /metrics to show how many rows (users, credentials) the poll read.
 run_case() {
   local label=$1 collector=$2 rows_metric=$3
   shift 3
-  "$SIM" --listen "127.0.0.1:$SIM_PORT" --no-reports-throttle --no-throttle "$@" \
-    >"$WORK/sim.log" 2>&1 &
-  local sim=$!
-  PIDS+=("$sim")
-  wait_http "http://127.0.0.1:$SIM_PORT/"
+  start_sim "$WORK/sim.log" --no-reports-throttle --no-throttle "$@"
   {
     echo "graph:"
     echo "  reports_budget:"
@@ -76,28 +53,19 @@ run_case() {
         echo "  $c: {enabled: false}"
       fi
     done
-    echo "tenants:"
-    echo "  - name: bench"
-    echo "    tenant_id: $TENANT_ID"
-    echo "    client_id: $CLIENT_ID"
-    echo "    auth: {client_secret: '$CLIENT_SECRET'}"
-    echo "    authority_host: http://127.0.0.1:$SIM_PORT/"
-    echo "    graph_base_url: http://127.0.0.1:$SIM_PORT/"
+    tenant_yaml "$WORK" "$SIM_URL"
   } >"$WORK/config.yaml"
   local started
   started=$(date +%s.%N)
-  "$EXPORTER" --config.file "$WORK/config.yaml" --web.listen-address "127.0.0.1:$EXPORTER_PORT" \
-    >"$WORK/exporter.log" 2>&1 &
-  local exporter=$!
-  PIDS+=("$exporter")
+  start_exporter "$WORK/config.yaml" "$WORK/exporter.log"
   local metrics=$WORK/metrics.txt
   while :; do
-    if ! kill -0 "$exporter" 2>/dev/null; then
+    if ! kill -0 "$EXP_PID" 2>/dev/null; then
       echo "exporter exited; log:" >&2
       cat "$WORK/exporter.log" >&2
       return 1
     fi
-    if curl -fsS "http://127.0.0.1:$EXPORTER_PORT/metrics" -o "$metrics" 2>/dev/null &&
+    if curl -fsS "$EXP_URL/metrics" -o "$metrics" 2>/dev/null &&
       grep -q "^entra_collector_last_success_timestamp_seconds{.*collector=\"$collector\"" "$metrics"; then
       break
     fi
@@ -110,33 +78,24 @@ run_case() {
   done
   local seconds peak rss series rows
   seconds=$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
-  peak=$(kib VmHWM "$exporter")
-  rss=$(kib VmRSS "$exporter")
-  series=$(grep -vc '^#' "$metrics")
+  peak=$(kib VmHWM "$EXP_PID")
+  rss=$(kib VmRSS "$EXP_PID")
+  series=$(count_series <"$metrics")
   rows=$(awk -v m="$rows_metric" '$1 == m || index($1, m "{") == 1 {n += $2} END {printf "%d", n}' "$metrics")
   printf '| %s | %s | %s | %s | %s | %s |\n' "$label" "$rows" "$seconds" "$(mib "$peak")" "$(mib "$rss")" "$series"
-  kill "$exporter" "$sim"
-  wait "$exporter" "$sim" 2>/dev/null || true
-  PIDS=()
+  bench_cleanup
 }
 
 # idle_demo: RSS of `entra-exporter --demo` once every collector is ready, then 30 s later.
 idle_demo() {
-  "$EXPORTER" --demo --web.listen-address "127.0.0.1:$EXPORTER_PORT" >"$WORK/demo.log" 2>&1 &
-  local demo=$!
-  PIDS+=("$demo")
-  for _ in $(seq 1 600); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$EXPORTER_PORT/readyz" 2>/dev/null && break
-    sleep 0.2
-  done
+  launch_exporter "$WORK/demo.log" --demo
+  wait_ready "$EXP_URL" 120
   sleep 30
   local series
-  series=$(curl -fsS "http://127.0.0.1:$EXPORTER_PORT/metrics" | grep -vc '^#')
+  series=$(curl -fsS "$EXP_URL/metrics" | count_series)
   printf '| %s | %s | %s | %s | %s | %s |\n' "demo, idle 30 s after ready (simulator in-process)" "-" "-" \
-    "$(mib "$(kib VmHWM "$demo")")" "$(mib "$(kib VmRSS "$demo")")" "$series"
-  kill "$demo"
-  wait "$demo" 2>/dev/null || true
-  PIDS=()
+    "$(mib "$(kib VmHWM "$EXP_PID")")" "$(mib "$(kib VmRSS "$EXP_PID")")" "$series"
+  bench_cleanup
 }
 
 echo "| Case | Rows read | Seconds to first poll | Peak RSS (VmHWM), MiB | RSS after, MiB | Series on /metrics |"

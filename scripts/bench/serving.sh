@@ -19,8 +19,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 APPS="${APPS:-11000}"
 DURATION="${DURATION:-12}"
 ROUNDS="${ROUNDS:-2}"
-EXPORTER_BIN="${EXPORTER_BIN:-$ROOT/target/release/entra-exporter}"
-SIM_BIN="${SIM_BIN:-$ROOT/target/release/graph-sim}"
 
 need curl curl
 need python3 python3
@@ -33,10 +31,7 @@ mkdir -p "$WORK/www"
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-    log "building release"
-    (cd "$ROOT" && cargo build --release -q -p entra-exporter -p graph-sim)
-fi
+build_release
 
 log "starting graph-sim with $APPS applications"
 start_sim "$WORK/sim.log" --applications "$APPS" --no-reports-throttle

@@ -29,16 +29,10 @@ SAMPLE_EVERY="${SAMPLE_EVERY:-5}"
 RSS_GROWTH_PCT="${RSS_GROWTH_PCT:-15}"
 RSS_GROWTH_MIB="${RSS_GROWTH_MIB:-8}"
 
-pick_bin() {
-    local name="$1"
-    if [[ -x "$ROOT/target/release/$name" ]]; then
-        echo "$ROOT/target/release/$name"
-    else
-        echo "$ROOT/target/debug/$name"
-    fi
-}
-EXPORTER_BIN="${EXPORTER_BIN:-$(pick_bin entra-exporter)}"
-SIM_BIN="${SIM_BIN:-$(pick_bin graph-sim)}"
+# lib.sh defaults to the release binaries; a soak is about memory, not speed, so a debug
+# build will do where there is no release one.
+[[ -x "$EXPORTER_BIN" ]] || EXPORTER_BIN="$ROOT/target/debug/entra-exporter"
+[[ -x "$SIM_BIN" ]] || SIM_BIN="$ROOT/target/debug/graph-sim"
 
 need curl curl
 need python3 python3

@@ -355,19 +355,7 @@ impl GraphClient {
     fn relative_next(&self, read: &mut Read<'_>, link: &str) -> Result<String, GraphError> {
         let endpoint = read.get.endpoint;
         let first = self.url(endpoint, &read.get.query)?;
-        let next = Url::parse(link)
-            .or_else(|_| first.join(link))
-            .map_err(|e| GraphError::Decode {
-                endpoint: endpoint.path,
-                request_id: "-".into(),
-                reason: format!("@odata.nextLink {link:?} is not a URL: {e}"),
-            })?;
-        if next.origin() != self.root.origin() {
-            return Err(GraphError::ForeignNextLink {
-                endpoint: endpoint.path,
-                origin: next.origin().ascii_serialization(),
-            });
-        }
+        let next = self.resolve_next_link(endpoint, &first, link)?;
         let version_root = format!("{}{}/", self.root.path(), read.version);
         let Some(rest) = next.path().strip_prefix(&version_root) else {
             return Err(GraphError::Decode {

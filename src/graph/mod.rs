@@ -298,24 +298,7 @@ impl GraphClient {
                     pages: pages as u64,
                 });
             }
-            // Graph's links are absolute (reference, "Common conventions"). A relative one is
-            // resolved against the collection's first URL, not the current page's: against the
-            // current page a path-relative link such as `a/next` makes a longer URL on every
-            // page, which never repeats, so the loop check below never stops it (found by
-            // fuzzing, see the regression test).
-            let next = Url::parse(&link)
-                .or_else(|_| first.join(&link))
-                .map_err(|e| GraphError::Decode {
-                    endpoint: endpoint.path,
-                    request_id: "-".into(),
-                    reason: format!("@odata.nextLink {link:?} is not a URL: {e}"),
-                })?;
-            if next.origin() != self.root.origin() {
-                return Err(GraphError::ForeignNextLink {
-                    endpoint: endpoint.path,
-                    origin: next.origin().ascii_serialization(),
-                });
-            }
+            let next = self.resolve_next_link(endpoint, &first, &link)?;
             if !seen.insert(next.clone()) {
                 return Err(GraphError::PagingLoop {
                     endpoint: endpoint.path,
@@ -324,6 +307,34 @@ impl GraphClient {
             }
             url = next;
         }
+    }
+
+    /// The URL an `@odata.nextLink` names, refused unless it is on the Graph host the token
+    /// is for. Graph's links are absolute (reference, "Common conventions"). A relative one is
+    /// resolved against the collection's first URL, not the current page's: against the
+    /// current page a path-relative link such as `a/next` makes a longer URL on every page,
+    /// which never repeats, so the loop check never stops it (found by fuzzing, see the
+    /// regression test).
+    fn resolve_next_link(
+        &self,
+        endpoint: &Endpoint,
+        first: &Url,
+        link: &str,
+    ) -> Result<Url, GraphError> {
+        let next = Url::parse(link)
+            .or_else(|_| first.join(link))
+            .map_err(|e| GraphError::Decode {
+                endpoint: endpoint.path,
+                request_id: "-".into(),
+                reason: format!("@odata.nextLink {link:?} is not a URL: {e}"),
+            })?;
+        if next.origin() != self.root.origin() {
+            return Err(GraphError::ForeignNextLink {
+                endpoint: endpoint.path,
+                origin: next.origin().ascii_serialization(),
+            });
+        }
+        Ok(next)
     }
 
     fn url(&self, endpoint: &Endpoint, query: &str) -> Result<Url, GraphError> {

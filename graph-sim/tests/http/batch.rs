@@ -7,7 +7,7 @@ use std::time::Duration;
 use graph_sim::{FaultKind, FaultRule, Quirks, ReportsThrottleConfig, SimConfig, SimHandle};
 use serde_json::{json, Value};
 
-use crate::common::{config, demo_token, get_json, graph_error, http, start};
+use crate::common::{config, demo_token, get_json, graph_error, http, start, start_with_quirks};
 
 /// POSTs `body` to `{base}/{version}/$batch`; returns the status and the JSON body.
 async fn batch(sim: &SimHandle, token: Option<&str>, version: &str, body: &Value) -> (u16, Value) {
@@ -135,13 +135,10 @@ async fn inner_requests_are_throttled_one_by_one_while_the_batch_is_200() {
 
 #[tokio::test]
 async fn a_fault_on_the_inner_route_hits_the_inner_request() {
-    let sim = start(SimConfig {
-        quirks: Quirks {
-            batch_retry_after_as_number: true,
-            batch_reverse_responses: false,
-            ..Quirks::default()
-        },
-        ..config()
+    let sim = start_with_quirks(Quirks {
+        batch_retry_after_as_number: true,
+        batch_reverse_responses: false,
+        ..Quirks::default()
     })
     .await;
     sim.faults().inject(
@@ -235,12 +232,9 @@ async fn malformed_and_oversized_batches_are_400() {
 #[tokio::test]
 async fn absolute_inner_urls_are_refused_unless_the_quirk_allows_them() {
     for accepts in [false, true] {
-        let sim = start(SimConfig {
-            quirks: Quirks {
-                batch_accepts_absolute_urls: accepts,
-                ..Quirks::default()
-            },
-            ..config()
+        let sim = start_with_quirks(Quirks {
+            batch_accepts_absolute_urls: accepts,
+            ..Quirks::default()
         })
         .await;
         let token = demo_token(&sim).await;
@@ -263,12 +257,9 @@ async fn the_token_is_checked_on_the_batch_or_on_each_inner_request() {
     assert_eq!(status, 401);
     assert_eq!(graph_error(&body).0, "InvalidAuthenticationToken");
 
-    let sim = start(SimConfig {
-        quirks: Quirks {
-            batch_envelope_authenticates: false,
-            ..Quirks::default()
-        },
-        ..config()
+    let sim = start_with_quirks(Quirks {
+        batch_envelope_authenticates: false,
+        ..Quirks::default()
     })
     .await;
     let (status, body) = batch(&sim, None, "beta", &gets(&[url, url])).await;

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use graph_sim::{SimConfig, SimHandle, Simulator, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
+use graph_sim::{Quirks, SimConfig, SimHandle, Simulator, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
 use serde_json::Value;
 
 /// A fixed tenant "now" (2025-06-03T07:41:12Z) so generated tenants are comparable.
@@ -26,6 +26,11 @@ pub async fn start(config: SimConfig) -> SimHandle {
     Simulator::start(config, listener)
         .await
         .expect("start simulator")
+}
+
+/// Starts the demo tenant (fixed "now") with some of Graph's quirks switched.
+pub async fn start_with_quirks(quirks: Quirks) -> SimHandle {
+    start(SimConfig { quirks, ..config() }).await
 }
 
 /// An HTTP client that ignores proxy settings of the environment.

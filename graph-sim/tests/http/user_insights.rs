@@ -11,7 +11,9 @@ use graph_sim::tenant::insights::Period;
 use graph_sim::{Quirks, SimClient, SimConfig, SimHandle, WorkforceInsights};
 use serde_json::Value;
 
-use crate::common::{all_pages, config, demo_token, get, get_json, graph_error, start, token_for};
+use crate::common::{
+    all_pages, config, demo_token, get, get_json, graph_error, start, start_with_quirks, token_for,
+};
 use crate::ground_truth::parse_graph_date;
 
 /// Root of the user-insight collections.
@@ -387,13 +389,10 @@ async fn paths_are_case_insensitive_and_unknown_or_removed_ones_fail() {
     }
     sim.shutdown().await;
 
-    let sim = start(SimConfig {
-        quirks: Quirks {
-            insights_removed_metric_status: 404,
-            case_insensitive_paths: false,
-            ..Quirks::default()
-        },
-        ..config()
+    let sim = start_with_quirks(Quirks {
+        insights_removed_metric_status: 404,
+        case_insensitive_paths: false,
+        ..Quirks::default()
     })
     .await;
     let token = demo_token(&sim).await;
@@ -506,13 +505,10 @@ fn stable(item: &Value, today: &str) -> Value {
 #[tokio::test]
 async fn pages_follow_absolute_next_links() {
     avoid_roll_over(0).await;
-    let sim = start(SimConfig {
-        quirks: Quirks {
-            insights_default_page_size: 100,
-            insights_max_page_size: 500,
-            ..Quirks::default()
-        },
-        ..config()
+    let sim = start_with_quirks(Quirks {
+        insights_default_page_size: 100,
+        insights_max_page_size: 500,
+        ..Quirks::default()
     })
     .await;
     let token = demo_token(&sim).await;
@@ -706,12 +702,9 @@ async fn filters_on_fact_date_and_properties() {
     }
     sim.shutdown().await;
 
-    let sim = start(SimConfig {
-        quirks: Quirks {
-            insights_reject_fact_date_filter: true,
-            ..Quirks::default()
-        },
-        ..config()
+    let sim = start_with_quirks(Quirks {
+        insights_reject_fact_date_filter: true,
+        ..Quirks::default()
     })
     .await;
     let token = demo_token(&sim).await;
@@ -794,12 +787,9 @@ async fn today_is_partial_and_the_lag_hides_it() {
 
     let lag = 30;
     avoid_roll_over(lag * 3_600).await;
-    let sim = start(SimConfig {
-        quirks: Quirks {
-            insights_lag_hours: lag as u32,
-            ..Quirks::default()
-        },
-        ..config()
+    let sim = start_with_quirks(Quirks {
+        insights_lag_hours: lag as u32,
+        ..Quirks::default()
     })
     .await;
     let token = demo_token(&sim).await;
@@ -818,12 +808,9 @@ async fn today_is_partial_and_the_lag_hides_it() {
 #[tokio::test]
 async fn monthly_rows_add_up_the_days() {
     avoid_roll_over(0).await;
-    let sim = start(SimConfig {
-        quirks: Quirks {
-            insights_daily_retention_days: 70,
-            ..Quirks::default()
-        },
-        ..config()
+    let sim = start_with_quirks(Quirks {
+        insights_daily_retention_days: 70,
+        ..Quirks::default()
     })
     .await;
     let token = demo_token(&sim).await;
@@ -1188,12 +1175,9 @@ async fn ground_truth_matches_a_walk_of_the_served_rows() {
 
     // With a lag the newest served day is complete but its 90-day count is still null.
     avoid_roll_over(30 * 3_600).await;
-    let sim = start(SimConfig {
-        quirks: Quirks {
-            insights_lag_hours: 30,
-            ..Quirks::default()
-        },
-        ..config()
+    let sim = start_with_quirks(Quirks {
+        insights_lag_hours: 30,
+        ..Quirks::default()
     })
     .await;
     check_ground_truth(&sim).await;
