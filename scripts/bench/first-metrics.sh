@@ -32,13 +32,7 @@ USERS=${USERS:-1000000}
 # labels its requests.
 REPORTS_ENDPOINTS='getAzureADApplicationSignInSummary|getRelyingPartyDetailedSummary|authenticationMethods/userRegistrationDetails|userMfaSignInSummary|getCredentialUsageSummary|getCredentialUserRegistrationCount|auditLogs/'
 
-need curl curl
-need python3 python3
-[[ ${1:-} == --no-build ]] && SKIP_BUILD=1
-build_release
-WORK=$(mktemp -d)
-trap 'bench_cleanup; rm -rf "$WORK"' EXIT
-trap 'exit 130' INT TERM
+bench_init "$@"
 
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.2f", b - a}'; }

@@ -88,6 +88,19 @@ need() {
     command -v "$cmd" >/dev/null 2>&1 || die "$package is installed but $cmd is still missing"
 }
 
+# The start of a script that measures in a temporary directory: installs curl and python3 if
+# missing, builds release unless its argument $1 is --no-build (or SKIP_BUILD=1), and sets
+# WORK to a directory that goes, with every process started here, when the script exits.
+bench_init() {
+    need curl curl
+    need python3 python3
+    if [[ ${1:-} == --no-build ]]; then SKIP_BUILD=1; fi
+    build_release
+    WORK=$(mktemp -d)
+    trap 'bench_cleanup; rm -rf "$WORK"' EXIT
+    trap 'exit 130' INT TERM
+}
+
 # A TCP port on 127.0.0.1 that the kernel just handed out (bound to port 0, then released).
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

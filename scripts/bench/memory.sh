@@ -24,13 +24,7 @@ COLLECTORS=(credentials service_principal_sign_ins app_credential_sign_ins user_
   application_sign_in_summary adfs_relying_parties auth_methods_registration auth_methods_usage
   sign_ins directory_audits provisioning custom_security_attribute_audits)
 
-need curl curl
-need python3 python3
-[[ ${1:-} == --no-build ]] && SKIP_BUILD=1
-build_release
-WORK=$(mktemp -d)
-trap 'bench_cleanup; rm -rf "$WORK"' EXIT
-trap 'exit 130' INT TERM
+bench_init "$@"
 
 kib() { awk '/^'"$1"':/ {print $2}' "/proc/$2/status"; }
 mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }

@@ -42,6 +42,16 @@ fn response<'a>(body: &'a Value, id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no response {id} in {body}"))
 }
 
+/// The ids of a batch's responses, in the order they came back.
+fn response_ids(body: &Value) -> Vec<&str> {
+    body["responses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect()
+}
+
 #[tokio::test]
 async fn inner_responses_equal_direct_calls_and_come_back_by_id() {
     let sim = start(config()).await;
@@ -53,12 +63,7 @@ async fn inner_responses_equal_direct_calls_and_come_back_by_id() {
     ];
     let (status, body) = batch(&sim, Some(&token), "beta", &gets(&urls)).await;
     assert_eq!(status, 200, "{body}");
-    let ids: Vec<&str> = body["responses"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_str().unwrap())
-        .collect();
+    let ids = response_ids(&body);
     // §9: any order; the simulator answers in reverse so clients must correlate by id.
     assert_eq!(ids, ["3", "2", "1"]);
     for (i, url) in urls.iter().enumerate() {
@@ -159,12 +164,7 @@ async fn a_fault_on_the_inner_route_hits_the_inner_request() {
     ];
     let (status, body) = batch(&sim, Some(&token), "beta", &gets(&urls)).await;
     assert_eq!(status, 200);
-    let ids: Vec<&str> = body["responses"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_str().unwrap())
-        .collect();
+    let ids = response_ids(&body);
     assert_eq!(ids, ["1", "2", "3"], "request order with the quirk off");
     assert_eq!(response(&body, "1")["status"], 200);
     assert_eq!(response(&body, "2")["status"], 429);
