@@ -169,6 +169,13 @@ pub struct Family {
     pub samples: Vec<(Labels, Value)>,
 }
 
+/// Equal when they name the same metric and hold the same samples in the same order.
+impl PartialEq for Family {
+    fn eq(&self, other: &Self) -> bool {
+        self.spec.name == other.spec.name && self.samples == other.samples
+    }
+}
+
 impl Family {
     /// An empty family for `spec`.
     pub fn new(spec: &'static MetricSpec) -> Self {

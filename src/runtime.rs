@@ -86,6 +86,17 @@ impl Snapshots {
             .collect()
     }
 
+    /// The families slot `slot` serves now (shared, not copied).
+    pub fn families(&self, slot: usize) -> Option<Arc<Vec<Family>>> {
+        let lock = self.slots.get(slot)?;
+        Some(
+            lock.read()
+                .unwrap_or_else(|e| e.into_inner())
+                .families
+                .clone(),
+        )
+    }
+
     /// True once every collector finished its first poll, successful or not.
     pub fn all_polled(&self) -> bool {
         self.states().iter().all(|s| s.up.is_some())
@@ -189,8 +200,10 @@ async fn poll(job: &Job, snapshots: &Snapshots) {
                 seconds = elapsed,
                 "poll succeeded"
             );
+            // Compared outside the slot's lock; only this job writes its slot's families.
+            let families = keep_if_unchanged(snapshots.families(job.slot), families);
             snapshots.update(job.slot, |s| {
-                s.families = Arc::new(families);
+                s.families = families;
                 s.up = Some(true);
                 s.duration_seconds = elapsed;
                 s.last_success = Some(unix_now());
@@ -205,5 +218,60 @@ async fn poll(job: &Job, snapshots: &Snapshots) {
                 s.last_error = Some(e.to_string());
             });
         }
+    }
+}
+
+/// The snapshot to swap in after a poll that read `families`: the `last` one itself when the
+/// poll read the same values, so the renderer reuses that collector's text and gzip stream
+/// instead of rendering them again. Scrapes during a refresh then cost what they cost between
+/// refreshes (docs/benchmarks.md, "Serving /metrics"); a poll that changed anything renders
+/// once.
+fn keep_if_unchanged(last: Option<Arc<Vec<Family>>>, families: Vec<Family>) -> Arc<Vec<Family>> {
+    match last {
+        Some(last) if *last == families => last,
+        _ => Arc::new(families),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exposition::{MetricKind, MetricSpec};
+
+    static SPEC: MetricSpec = MetricSpec {
+        name: "entra_test_things",
+        kind: MetricKind::Gauge,
+        help: "Things.",
+        labels: &["tenant", "app"],
+        source: "-",
+        permission: "-",
+    };
+
+    fn families(rows: &[(&str, f64)]) -> Vec<Family> {
+        let mut family = Family::new(&SPEC);
+        for (app, value) in rows {
+            family.gauge(["t", app], *value);
+        }
+        vec![family]
+    }
+
+    #[test]
+    fn an_unchanged_poll_keeps_the_last_snapshot_and_a_changed_one_replaces_it() {
+        let last = Arc::new(families(&[("a", 1.0), ("b", 2.0)]));
+        let same = keep_if_unchanged(Some(last.clone()), families(&[("a", 1.0), ("b", 2.0)]));
+        assert!(Arc::ptr_eq(&same, &last));
+        for changed in [
+            families(&[("a", 1.0), ("b", 3.0)]),
+            families(&[("a", 1.0), ("c", 2.0)]),
+            families(&[("b", 2.0), ("a", 1.0)]),
+            families(&[("a", 1.0)]),
+            Vec::new(),
+        ] {
+            let next = keep_if_unchanged(Some(last.clone()), changed.clone());
+            assert!(!Arc::ptr_eq(&next, &last));
+            assert!(*next == changed);
+        }
+        let first = keep_if_unchanged(None, families(&[("a", 1.0)]));
+        assert!(*first == families(&[("a", 1.0)]));
     }
 }
