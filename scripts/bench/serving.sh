@@ -12,7 +12,8 @@
 #
 # Environment: APPS (app registrations, default 11000), DURATION (seconds per wrk run,
 # default 12), ROUNDS (runs per case, best kept, default 2), SKIP_BUILD=1 to use the
-# binaries in target/release as they are.
+# binaries in target/release as they are, PROFILE=1 to sample the exporter's call stacks with
+# perf in each of its cases (reports in target/bench/serving/*.perf.txt).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -24,6 +25,7 @@ need curl curl
 need python3 python3
 need wrk wrk
 need nginx nginx
+if [[ "${PROFILE:-0}" == 1 ]]; then need perf linux-perf; fi
 
 WORK="$ROOT/target/bench/serving"
 rm -rf "$WORK"
@@ -47,12 +49,13 @@ run_wrk() {
     wrk "${args[@]}" "$url" >"$out" 2>&1 || die "wrk failed; see $out"
 }
 
-# Prints "rps p99_ms errors" from a wrk output file.
+# Prints "rps p99_ms errors requests" from a wrk output file.
 parse_wrk() {
     python3 - "$1" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+requests = int(re.search(r"(\d+) requests in", text).group(1))
 m = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
 scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
 p99 = float(m.group(1)) * scale
@@ -63,23 +66,51 @@ if s:
 n = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
 if n:
     errors += int(n.group(1))
-print(f"{rps:.1f} {p99:.2f} {errors}")
+print(f"{rps:.1f} {p99:.2f} {errors} {requests}")
 PY
 }
 
+# CPU seconds (user + system) of a process so far, from /proc/PID/stat.
+cpu_seconds() {
+    awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"
+}
+
 # Runs case $1 (a name) against $2 with Accept-Encoding $3, ROUNDS times after a warm-up,
-# and records the best round (interference only makes a run slower) in $WORK/results.
+# and records the best round (interference only makes a run slower) in $WORK/results. With
+# a process id $4 (the exporter), also records that process's CPU milliseconds per request
+# in the best round: what a scrape costs, whatever else shares the cores. With PROFILE=1,
+# perf samples that process's call stacks over all rounds into $WORK/$1.perf.txt.
 measure() {
-    local name="$1" url="$2" accept="$3" best="" round line
+    local name="$1" url="$2" accept="$3" pid="${4:-}" best="" round line cpu_ms perf_pid=""
     run_wrk "$url" "$accept" "$WORK/$name.warmup.txt" 2
+    if [[ -n "$pid" && "${PROFILE:-0}" == 1 ]]; then
+        perf record -q -F 499 -g -p "$pid" -o "$WORK/$name.perf.data" >/dev/null 2>&1 &
+        perf_pid=$!
+    fi
     for round in $(seq "$ROUNDS"); do
+        local cpu_before=""
+        [[ -n "$pid" ]] && cpu_before="$(cpu_seconds "$pid")"
         run_wrk "$url" "$accept" "$WORK/$name.$round.txt" "$DURATION"
         line="$(parse_wrk "$WORK/$name.$round.txt")"
-        log "$name round $round: $line (req/s, p99 ms, errors)"
+        cpu_ms="-"
+        if [[ -n "$pid" ]]; then
+            cpu_ms="$(python3 -c "import sys; b, a, n = sys.argv[1:]; print(f'{(float(a) - float(b)) * 1000 / max(int(n), 1):.2f}')" \
+                "$cpu_before" "$(cpu_seconds "$pid")" "${line##* }")"
+        fi
+        line="$line $cpu_ms"
+        log "$name round $round: $line (req/s, p99 ms, errors, requests, CPU ms/request)"
         if [[ -z "$best" ]] || python3 -c "import sys; sys.exit(0 if float('${line%% *}') > float('${best%% *}') else 1)"; then
             best="$line"
         fi
     done
+    if [[ -n "$perf_pid" ]]; then
+        kill -INT "$perf_pid" 2>/dev/null || true
+        wait "$perf_pid" 2>/dev/null || true
+        # Self time by symbol: where the exporter's cycles went while it served this case.
+        perf report -i "$WORK/$name.perf.data" --no-children --sort dso,symbol --stdio \
+            --percent-limit 1 2>/dev/null | grep -v '^$' >"$WORK/$name.perf.txt" || true
+        log "profile of $name: $WORK/$name.perf.txt"
+    fi
     echo "$name $best" >>"$WORK/results"
 }
 
@@ -145,9 +176,9 @@ cmp -s <(curl -fsS -H 'Accept-Encoding: gzip' "$NGINX_URL") "$WORK/www/metrics.g
 
 : >"$WORK/results"
 measure nginx-identity "$NGINX_URL" ""
-measure exporter-identity "$EXP_URL/metrics" ""
+measure exporter-identity "$EXP_URL/metrics" "" "$EXP_PID"
 measure nginx-gzip "$NGINX_URL" gzip
-measure exporter-gzip "$EXP_URL/metrics" gzip
+measure exporter-gzip "$EXP_URL/metrics" gzip "$EXP_PID"
 stop_pid "$EXP_PID"
 
 # --- During refreshes: the three big collectors poll every second, so a snapshot is swapped
@@ -157,15 +188,11 @@ start_exporter "$WORK/busy.yaml" "$WORK/exporter-busy.log"
 log "exporter (refreshing every 1s) at $EXP_URL; waiting for every first poll"
 wait_ready "$EXP_URL" 300
 polls_before="$(grep -c 'poll succeeded' "$WORK/exporter-busy.log" || true)"
-# CPU seconds (user + system) of a process so far, from /proc/PID/stat.
-cpu_seconds() {
-    awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"
-}
 cpu_sim_before="$(cpu_seconds "$SIM_PID")"
 cpu_exp_before="$(cpu_seconds "$EXP_PID")"
 t_before=$SECONDS
-measure refreshing-identity "$EXP_URL/metrics" ""
-measure refreshing-gzip "$EXP_URL/metrics" gzip
+measure refreshing-identity "$EXP_URL/metrics" "" "$EXP_PID"
+measure refreshing-gzip "$EXP_URL/metrics" gzip "$EXP_PID"
 polls_after="$(grep -c 'poll succeeded' "$WORK/exporter-busy.log" || true)"
 log "$((polls_after - polls_before)) polls finished while wrk ran against the refreshing exporter"
 # Where the cores went while refreshing: the simulator answering Graph pages and the
@@ -179,21 +206,21 @@ python3 - "$WORK/results" "$SERIES" "$CRED" "$BYTES" "$GZ_BYTES" "$((polls_after
 import sys
 rows = {}
 for line in open(sys.argv[1]):
-    name, rps, p99, errors = line.split()
-    rows[name] = (float(rps), float(p99), int(errors))
+    name, rps, p99, errors, _requests, cpu_ms = line.split()
+    rows[name] = (float(rps), float(p99), int(errors), cpu_ms)
 series, cred, size, gz, polls = sys.argv[2:]
 print()
 print(f"body: {int(series):,} series ({int(cred):,} time-until-expiry), "
       f"{int(size):,} bytes, gzip {int(gz):,} bytes; {polls} polls during the refreshing runs")
 print()
-print("| case | encoding | req/s | p99 ms | errors | ratio to nginx |")
-print("|---|---|---|---|---|---|")
+print("| case | encoding | req/s | p99 ms | errors | ratio to nginx | exporter CPU ms/request |")
+print("|---|---|---|---|---|---|---|")
 for case, label in [("nginx", "nginx static file"), ("exporter", "exporter, between refreshes"),
                     ("refreshing", "exporter, refreshing every 1 s")]:
     for enc in ["identity", "gzip"]:
-        rps, p99, errors = rows[f"{case}-{enc}"]
+        rps, p99, errors, cpu_ms = rows[f"{case}-{enc}"]
         ratio = rps / rows[f"nginx-{enc}"][0]
-        print(f"| {label} | {enc} | {rps:,.1f} | {p99:.2f} | {errors} | **{ratio:.2f}** |")
+        print(f"| {label} | {enc} | {rps:,.1f} | {p99:.2f} | {errors} | **{ratio:.2f}** | {cpu_ms} |")
 bad = sum(r[2] for r in rows.values())
 sys.exit(1 if bad else 0)
 PY
