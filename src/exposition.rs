@@ -74,9 +74,10 @@ impl Value {
 /// A snapshot can hold hundreds of thousands of series (one per credential, twice). As a
 /// `Vec<String>`, seven label values cost eight allocations and about 470 bytes a series, and
 /// as many frees when the snapshot is replaced; packed, one allocation of the values' own size
-/// (docs/benchmarks.md, "Memory").
+/// (docs/benchmarks.md, "Memory"). Reference-counted, so series with the same labels in two
+/// families (a credential's expiry and its time until expiry) share that one allocation.
 #[derive(Clone, PartialEq, Eq, Hash, Default)]
-pub struct Labels(Box<[u8]>);
+pub struct Labels(Arc<[u8]>);
 
 impl Labels {
     /// Packs `values`.
@@ -102,7 +103,7 @@ impl Labels {
                 }
                 buf.extend_from_slice(bytes);
             }
-            Labels(Box::from(&buf[..]))
+            Labels(Arc::from(&buf[..]))
         })
     }
 
@@ -187,7 +188,12 @@ impl Family {
 
     /// Adds a sample whose label values are given in `spec.labels` order.
     pub fn push<S: AsRef<str>>(&mut self, labels: impl IntoIterator<Item = S>, value: Value) {
-        let labels = Labels::new(labels);
+        self.push_labels(Labels::new(labels), value);
+    }
+
+    /// Adds a sample with label values already packed, which may be shared with a sample of
+    /// another family.
+    pub fn push_labels(&mut self, labels: Labels, value: Value) {
         debug_assert_eq!(
             labels.len(),
             self.spec.labels.len(),

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::{parse_timestamp, CollectError, Collector, CollectorInfo};
 use crate::auth::BoxFuture;
-use crate::exposition::{Family, MetricKind, MetricSpec, Value};
+use crate::exposition::{Family, Labels, MetricKind, MetricSpec, Value};
 use crate::graph::{Endpoint, GraphClient, Row, Service};
 
 /// Registration of this collector.
@@ -262,7 +262,8 @@ impl Builder {
                     continue;
                 };
                 earliest = Some(earliest.map_or(end, |e: f64| e.min(end)));
-                let labels = [
+                // One packed allocation for both series.
+                let labels = Labels::new([
                     self.tenant.as_str(),
                     app_id,
                     app_name,
@@ -270,9 +271,9 @@ impl Builder {
                     credential_type,
                     credential.key_id.as_deref().unwrap_or_default(),
                     credential.display_name.as_deref().unwrap_or_default(),
-                ];
-                self.expiry.push(labels, Value::Fixed(end));
-                self.remaining.push(labels, Value::SecondsUntil(end));
+                ]);
+                self.expiry.push_labels(labels.clone(), Value::Fixed(end));
+                self.remaining.push_labels(labels, Value::SecondsUntil(end));
             }
         }
         if let Some(end) = earliest {
