@@ -193,15 +193,18 @@ async fn poll(job: &Job, snapshots: &Snapshots) {
     match result {
         Ok(families) => {
             let series: usize = families.iter().map(|f| f.samples.len()).sum();
+            // Compared outside the slot's lock; only this job writes its slot's families.
+            let last = snapshots.families(job.slot);
+            let families = keep_if_unchanged(last.clone(), families);
+            let changed = !last.is_some_and(|last| Arc::ptr_eq(&last, &families));
             tracing::info!(
                 tenant,
                 collector = job.name,
                 series,
+                changed,
                 seconds = elapsed,
                 "poll succeeded"
             );
-            // Compared outside the slot's lock; only this job writes its slot's families.
-            let families = keep_if_unchanged(snapshots.families(job.slot), families);
             snapshots.update(job.slot, |s| {
                 s.families = families;
                 s.up = Some(true);

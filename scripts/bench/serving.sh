@@ -107,8 +107,8 @@ measure() {
         kill -INT "$perf_pid" 2>/dev/null || true
         wait "$perf_pid" 2>/dev/null || true
         # Self time by symbol: where the exporter's cycles went while it served this case.
-        perf report -i "$WORK/$name.perf.data" --no-children --sort dso,symbol --stdio \
-            --percent-limit 1 2>/dev/null | grep -v '^$' >"$WORK/$name.perf.txt" || true
+        perf report -i "$WORK/$name.perf.data" --no-children --sort dso,symbol -g none --stdio \
+            2>/dev/null | grep -v '^$' >"$WORK/$name.perf.txt" || true
         log "profile of $name: $WORK/$name.perf.txt"
     fi
     echo "$name $best" >>"$WORK/results"
@@ -224,3 +224,14 @@ for case, label in [("nginx", "nginx static file"), ("exporter", "exporter, betw
 bad = sum(r[2] for r in rows.values())
 sys.exit(1 if bad else 0)
 PY
+
+if [[ "${PROFILE:-0}" == 1 ]]; then
+    echo
+    echo "Exporter cycles by kind of work (perf, self time by leaf symbol):"
+    echo
+    header=--header
+    for name in exporter-identity refreshing-identity exporter-gzip refreshing-gzip; do
+        python3 "$ROOT/scripts/bench/perf_categories.py" "$name" $header <"$WORK/$name.perf.txt"
+        header=
+    done
+fi
