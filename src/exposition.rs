@@ -379,19 +379,21 @@ impl BodyCache {
         // Where each name's text and deflate stream landed, to slice them out once frozen.
         let mut placed = Vec::with_capacity(groups.len());
         for (name, g) in &groups {
-            // The cached text is a slice of a body built from a `String`, so the UTF-8 check
-            // always passes; it runs at memory speed and keeps this free of `unsafe`.
-            let reusable = previous.get(name).and_then(|c| {
-                let text = std::str::from_utf8(&c.text).ok()?;
-                let same = !g.fresh
-                    && !c.follows_clock
-                    && c.sources.len() == g.sources.len()
-                    && c.sources
-                        .iter()
-                        .zip(&g.sources)
-                        .all(|(a, b)| Arc::ptr_eq(a, b));
-                same.then_some((c, text))
-            });
+            let reusable = previous
+                .get(name)
+                .filter(|c| {
+                    !g.fresh
+                        && !c.follows_clock
+                        && c.sources.len() == g.sources.len()
+                        && c.sources
+                            .iter()
+                            .zip(&g.sources)
+                            .all(|(a, b)| Arc::ptr_eq(a, b))
+                })
+                // Only for text that is reused. It is a slice of a body built from a `String`,
+                // so the check always passes; it runs at memory speed and keeps this free of
+                // `unsafe`.
+                .and_then(|c| Some((c, std::str::from_utf8(&c.text).ok()?)));
             let (text_start, gzip_start) = (text.len(), gzip.len());
             let follows_clock = match reusable {
                 Some((c, cached)) => {
