@@ -257,14 +257,18 @@ async fn hours_of_events_are_counted_exactly_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_an_overlap_late_events_are_missed() {
     // The control for the test above: the same run with no overlap undercounts, so exact
-    // counts there are the overlap's doing.
-    let (config, end) = log_tenant(Duration::from_secs(6));
+    // counts there are the overlap's doing. Only events from the last `MAX_LAG` before the
+    // first poll up to the end can be missed. At the default rate that is a handful of events,
+    // and sometimes none of them was late enough (one CI run, one of six local rounds). Twenty
+    // times the rate, over a shorter lookback, puts about a hundred events at risk.
+    let (mut config, end) = log_tenant(Duration::from_secs(6));
+    config.activity_rate = 20.0;
     let sim = start_sim(config).await;
     let exporter = Exporter::start(log_config(
         &sim,
         "nooverlap",
         Duration::ZERO,
-        Duration::from_secs(600),
+        Duration::from_secs(60),
         None,
     ))
     .await;
