@@ -10,16 +10,27 @@
 # (long intervals) and then while the big collectors refresh every second. Prints req/s, p99
 # and the ratio to nginx. Everything listens on 127.0.0.1.
 #
+# Then the tail: the slowest responses of nginx and the refreshing exporter, in turn, over
+# TAIL_ROUNDS runs of TAIL_SECONDS each with a 30 s timeout (identity, where one response is
+# 25 MB); the throughput runs keep the best round, which would hide a slow straggler.
+#
 # Environment: APPS (app registrations, default 11000), DURATION (seconds per wrk run,
-# default 12), ROUNDS (runs per case, best kept, default 2), SKIP_BUILD=1 to use the
-# binaries in target/release as they are, PROFILE=1 to sample the exporter's call stacks with
-# perf in each of its cases (reports in target/bench/serving/*.perf.txt).
+# default 12), ROUNDS (runs per case, best kept, default 2), TAIL_ROUNDS (default 3, 0 skips
+# the tail), TAIL_SECONDS (default 30), COMPARE_BIN (another exporter binary, say one built
+# from an earlier commit, whose tail is measured the same way after this one's), SKIP_BUILD=1
+# to use the binaries in target/release as they are, PROFILE=1 to sample the exporter's call
+# stacks with perf in each of its cases (reports in target/bench/serving/*.perf.txt).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 APPS="${APPS:-11000}"
 DURATION="${DURATION:-12}"
 ROUNDS="${ROUNDS:-2}"
+TAIL_ROUNDS="${TAIL_ROUNDS:-3}"
+TAIL_SECONDS="${TAIL_SECONDS:-30}"
+if [[ -n "${COMPARE_BIN:-}" ]]; then
+    [[ -x "$COMPARE_BIN" ]] || die "COMPARE_BIN=$COMPARE_BIN is not an executable"
+fi
 
 need curl curl
 need python3 python3
@@ -41,10 +52,10 @@ log "graph-sim at $SIM_URL"
 
 # wrk's summary: requests/s, p99 in ms, socket errors, non-2xx responses.
 run_wrk() {
-    local url="$1" accept="$2" out="$3" seconds="$4"
+    local url="$1" accept="$2" out="$3" seconds="$4" timeout="${5:-10s}"
     # A generous timeout: a 25 MB body on a busy 2-core machine can take over wrk's default
     # 2 s, and that is latency to report, not a socket error.
-    local args=(-t1 -c16 "-d${seconds}s" --latency --timeout 10s)
+    local args=(-t1 -c16 "-d${seconds}s" --latency --timeout "$timeout")
     [[ -n "$accept" ]] && args+=(-H "Accept-Encoding: $accept")
     wrk "${args[@]}" "$url" >"$out" 2>&1 || die "wrk failed; see $out"
 }
@@ -67,6 +78,28 @@ n = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
 if n:
     errors += int(n.group(1))
 print(f"{rps:.1f} {p99:.2f} {errors} {requests}")
+PY
+}
+
+# Prints "p99_ms max_ms errors requests" from a wrk output file.
+parse_tail() {
+    python3 - "$1" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+scale = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+def ms(value, unit):
+    return float(value) * scale[unit]
+m = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s|m)\s*$", text, re.M)
+p99 = ms(*m.groups())
+# Thread Stats: "Latency  avg  stdev  max  +/- stdev".
+m = re.search(r"^\s+Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s|m)\s", text, re.M)
+top = ms(*m.groups())
+requests = int(re.search(r"(\d+) requests in", text).group(1))
+errors = 0
+s = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+if s:
+    errors += sum(int(x) for x in s.groups())
+print(f"{p99:.0f} {top:.0f} {errors} {requests}")
 PY
 }
 
@@ -202,6 +235,35 @@ python3 -c "import sys; s, e, t = (float(x) for x in sys.argv[1:]); print(f'CPU 
     "$(echo "$(cpu_seconds "$EXP_PID") - $cpu_exp_before" | bc)" \
     "$((SECONDS - t_before))" | tee "$WORK/cpu.txt"
 
+# --- The tail, identity, refreshing every second: nginx and the exporter in turn, each round
+# started after the throughput runs kept the body hot (so no scrape waits for a fresh render).
+: >"$WORK/tail"
+tail_round() {
+    local name="$1" url="$2" round="$3" line
+    run_wrk "$url" "" "$WORK/tail-$name.$round.txt" "$TAIL_SECONDS" 30s
+    line="$(parse_tail "$WORK/tail-$name.$round.txt")"
+    log "tail $name round $round: $line (p99 ms, max ms, errors, requests)"
+    echo "$name $round $line" >>"$WORK/tail"
+}
+tail_rounds() {
+    local name="$1" round
+    run_wrk "$EXP_URL/metrics" "" "$WORK/tail-$name.warmup.txt" 2
+    for round in $(seq "$TAIL_ROUNDS"); do
+        tail_round nginx "$NGINX_URL" "$name.$round"
+        tail_round "$name" "$EXP_URL/metrics" "$round"
+    done
+}
+if ((TAIL_ROUNDS > 0)); then
+    tail_rounds exporter
+    if [[ -n "${COMPARE_BIN:-}" ]]; then
+        stop_pid "$EXP_PID"
+        EXPORTER_BIN="$COMPARE_BIN" start_exporter "$WORK/busy.yaml" "$WORK/exporter-compare.log"
+        log "exporter from COMPARE_BIN at $EXP_URL; waiting for every first poll"
+        wait_ready "$EXP_URL" 300
+        tail_rounds compare
+    fi
+fi
+
 python3 - "$WORK/results" "$SERIES" "$CRED" "$BYTES" "$GZ_BYTES" "$((polls_after - polls_before))" <<'PY'
 import sys
 rows = {}
@@ -224,6 +286,32 @@ for case, label in [("nginx", "nginx static file"), ("exporter", "exporter, betw
 bad = sum(r[2] for r in rows.values())
 sys.exit(1 if bad else 0)
 PY
+
+if ((TAIL_ROUNDS > 0)); then
+    python3 - "$WORK/tail" "$TAIL_SECONDS" <<'PY'
+import sys
+runs = {}
+for line in open(sys.argv[1]):
+    name, _round, p99, top, errors, requests = line.split()
+    runs.setdefault(name, []).append((float(p99), float(top), int(errors), int(requests)))
+print()
+print(f"The tail: identity, 16 connections, {len(runs['exporter'])} x {sys.argv[2]} s per server "
+      "(nginx rounds interleaved with each exporter's)")
+print()
+print("| server | p99 ms per round | max ms per round | worst max | ratio to nginx's worst max | timeouts and errors |")
+print("|---|---|---|---|---|---|")
+nginx_worst = max(r[1] for r in runs["nginx"])
+for name, label in [("nginx", "nginx static file"), ("exporter", "exporter"),
+                    ("compare", "exporter (COMPARE_BIN)")]:
+    if name not in runs:
+        continue
+    r = runs[name]
+    worst = max(x[1] for x in r)
+    print(f"| {label} | {', '.join(f'{x[0]:,.0f}' for x in r)} | "
+          f"{', '.join(f'{x[1]:,.0f}' for x in r)} | {worst:,.0f} | **{worst / nginx_worst:.2f}** | "
+          f"{sum(x[2] for x in r)} |")
+PY
+fi
 
 if [[ "${PROFILE:-0}" == 1 ]]; then
     echo

@@ -170,8 +170,17 @@ impl Exporter {
         }
         let result = tokio::time::timeout(Duration::from_secs(10), &mut self.task)
             .await
-            .expect("exporter stops within 10 s of shutdown");
-        result.unwrap().unwrap();
+            .unwrap_or_else(|_| {
+                panic!(
+                    "the exporter did not stop within 10 s of shutdown; logs:\n{}",
+                    logs()
+                )
+            });
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => panic!("the exporter stopped with an error: {e}; logs:\n{}", logs()),
+            Err(e) => panic!("the exporter's task failed: {e}; logs:\n{}", logs()),
+        }
     }
 }
 
