@@ -22,10 +22,6 @@
 //!
 //! The gzip copy is made only while clients ask for it ([`GZIP_WANTED`]); the first gzip
 //! scrape after a quiet spell waits for a render that makes one.
-//!
-//! The body goes out in frames of at most [`FRAME_BYTES`] ([`Frames`]), as nginx bounds each
-//! `sendfile` call: handed to hyper as one 25 MB buffer, under 16 concurrent clients a few
-//! responses took seconds longer than the rest (`docs/benchmarks.md`, "The identity tail").
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -309,54 +305,16 @@ async fn metrics(State(served): State<Arc<Served>>, headers: HeaderMap) -> Respo
     let mut response = match gzip {
         Some(bytes) => (
             [(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"))],
-            Frames::body(bytes.clone()),
+            bytes.clone(),
         )
             .into_response(),
-        None => Frames::body(current.body.identity.clone()).into_response(),
+        None => current.body.identity.clone().into_response(),
     };
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(TEXT_FORMAT));
     // Caches must not serve one client's encoding to another.
     h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     response
-}
-
-/// Largest piece of a `/metrics` body handed to hyper at once.
-const FRAME_BYTES: usize = 1 << 20;
-
-/// A finished body served in frames of at most [`FRAME_BYTES`], each a cheap slice of the
-/// shared [`Bytes`]. Its size hint is exact, so the response keeps its `Content-Length`.
-struct Frames(Bytes);
-
-impl Frames {
-    fn body(bytes: Bytes) -> axum::body::Body {
-        axum::body::Body::new(Frames(bytes))
-    }
-}
-
-impl http_body::Body for Frames {
-    type Data = Bytes;
-    type Error = std::convert::Infallible;
-
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
-        let rest = &mut self.0;
-        if rest.is_empty() {
-            return std::task::Poll::Ready(None);
-        }
-        let frame = rest.split_to(rest.len().min(FRAME_BYTES));
-        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(frame))))
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        http_body::SizeHint::with_exact(self.0.len() as u64)
-    }
 }
 
 /// Whether `Accept-Encoding` allows gzip: listed (or `*`) with a quality above zero
@@ -616,31 +574,6 @@ mod tests {
                 "Accept-Encoding: {accept}"
             );
         }
-    }
-
-    #[tokio::test]
-    async fn frames_are_bounded_and_add_up_to_the_body() {
-        let body: Bytes = (0..FRAME_BYTES * 5 / 2).map(|i| (i % 251) as u8).collect();
-        let mut frames = Frames(body.clone());
-        assert_eq!(
-            http_body::Body::size_hint(&frames).exact(),
-            Some(body.len() as u64)
-        );
-        let mut sizes = Vec::new();
-        let mut joined = Vec::new();
-        while let Some(frame) = std::future::poll_fn(|cx| {
-            http_body::Body::poll_frame(std::pin::Pin::new(&mut frames), cx)
-        })
-        .await
-        {
-            let data = frame.unwrap().into_data().unwrap();
-            sizes.push(data.len());
-            joined.extend_from_slice(&data);
-        }
-        assert_eq!(sizes, [FRAME_BYTES, FRAME_BYTES, FRAME_BYTES / 2]);
-        assert_eq!(joined, body);
-        assert!(http_body::Body::is_end_stream(&frames));
-        assert!(http_body::Body::is_end_stream(&Frames(Bytes::new())));
     }
 
     #[tokio::test(start_paused = true)]
