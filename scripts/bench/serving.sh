@@ -12,7 +12,9 @@
 #
 # Then the tail: the slowest responses of nginx and the refreshing exporter, in turn, over
 # TAIL_ROUNDS runs of TAIL_SECONDS each with a 30 s timeout (identity, where one response is
-# 25 MB); the throughput runs keep the best round, which would hide a slow straggler.
+# 25 MB), with one wrk thread and then with four (TAIL_THREADS): the throughput runs keep the
+# best round, which would hide a slow straggler, and one client thread reading 16 sockets
+# that a server keeps full serves some of them late.
 #
 # Environment: APPS (app registrations, default 11000), DURATION (seconds per wrk run,
 # default 12), ROUNDS (runs per case, best kept, default 2), TAIL_ROUNDS (default 3, 0 skips
@@ -28,6 +30,7 @@ DURATION="${DURATION:-12}"
 ROUNDS="${ROUNDS:-2}"
 TAIL_ROUNDS="${TAIL_ROUNDS:-3}"
 TAIL_SECONDS="${TAIL_SECONDS:-30}"
+TAIL_THREADS="${TAIL_THREADS:-1 4}"
 if [[ -n "${COMPARE_BIN:-}" ]]; then
     [[ -x "$COMPARE_BIN" ]] || die "COMPARE_BIN=$COMPARE_BIN is not an executable"
 fi
@@ -52,10 +55,10 @@ log "graph-sim at $SIM_URL"
 
 # wrk's summary: requests/s, p99 in ms, socket errors, non-2xx responses.
 run_wrk() {
-    local url="$1" accept="$2" out="$3" seconds="$4" timeout="${5:-10s}"
+    local url="$1" accept="$2" out="$3" seconds="$4" timeout="${5:-10s}" threads="${6:-1}"
     # A generous timeout: a 25 MB body on a busy 2-core machine can take over wrk's default
     # 2 s, and that is latency to report, not a socket error.
-    local args=(-t1 -c16 "-d${seconds}s" --latency --timeout "$timeout")
+    local args=("-t$threads" -c16 "-d${seconds}s" --latency --timeout "$timeout")
     [[ -n "$accept" ]] && args+=(-H "Accept-Encoding: $accept")
     wrk "${args[@]}" "$url" >"$out" 2>&1 || die "wrk failed; see $out"
 }
@@ -239,18 +242,20 @@ python3 -c "import sys; s, e, t = (float(x) for x in sys.argv[1:]); print(f'CPU 
 # started after the throughput runs kept the body hot (so no scrape waits for a fresh render).
 : >"$WORK/tail"
 tail_round() {
-    local name="$1" url="$2" round="$3" line
-    run_wrk "$url" "" "$WORK/tail-$name.$round.txt" "$TAIL_SECONDS" 30s
-    line="$(parse_tail "$WORK/tail-$name.$round.txt")"
-    log "tail $name round $round: $line (p99 ms, max ms, errors, requests)"
-    echo "$name $round $line" >>"$WORK/tail"
+    local name="$1" url="$2" round="$3" threads="$4" line
+    run_wrk "$url" "" "$WORK/tail-$name.t$threads.$round.txt" "$TAIL_SECONDS" 30s "$threads"
+    line="$(parse_tail "$WORK/tail-$name.t$threads.$round.txt")"
+    log "tail $name, $threads wrk threads, round $round: $line (p99 ms, max ms, errors, requests)"
+    echo "$name $threads $line" >>"$WORK/tail"
 }
 tail_rounds() {
-    local name="$1" round
+    local name="$1" round threads
     run_wrk "$EXP_URL/metrics" "" "$WORK/tail-$name.warmup.txt" 2
-    for round in $(seq "$TAIL_ROUNDS"); do
-        tail_round nginx "$NGINX_URL" "$name.$round"
-        tail_round "$name" "$EXP_URL/metrics" "$round"
+    for threads in $TAIL_THREADS; do
+        for round in $(seq "$TAIL_ROUNDS"); do
+            tail_round nginx "$NGINX_URL" "$name.$round" "$threads"
+            tail_round "$name" "$EXP_URL/metrics" "$round" "$threads"
+        done
     done
 }
 if ((TAIL_ROUNDS > 0)); then
@@ -292,24 +297,25 @@ if ((TAIL_ROUNDS > 0)); then
 import sys
 runs = {}
 for line in open(sys.argv[1]):
-    name, _round, p99, top, errors, requests = line.split()
-    runs.setdefault(name, []).append((float(p99), float(top), int(errors), int(requests)))
+    name, threads, p99, top, errors, requests = line.split()
+    runs.setdefault((name, threads), []).append((float(p99), float(top), int(errors), int(requests)))
 print()
-print(f"The tail: identity, 16 connections, {len(runs['exporter'])} x {sys.argv[2]} s per server "
-      "(nginx rounds interleaved with each exporter's)")
+print(f"The tail: identity, 16 connections, {sys.argv[2]} s rounds, nginx rounds interleaved "
+      "with each exporter's")
 print()
-print("| server | p99 ms per round | max ms per round | worst max | ratio to nginx's worst max | timeouts and errors |")
-print("|---|---|---|---|---|---|")
-nginx_worst = max(r[1] for r in runs["nginx"])
-for name, label in [("nginx", "nginx static file"), ("exporter", "exporter"),
-                    ("compare", "exporter (COMPARE_BIN)")]:
-    if name not in runs:
-        continue
-    r = runs[name]
-    worst = max(x[1] for x in r)
-    print(f"| {label} | {', '.join(f'{x[0]:,.0f}' for x in r)} | "
-          f"{', '.join(f'{x[1]:,.0f}' for x in r)} | {worst:,.0f} | **{worst / nginx_worst:.2f}** | "
-          f"{sum(x[2] for x in r)} |")
+print("| server | wrk threads | p99 ms per round | max ms per round | worst max | ratio to nginx's worst max | timeouts and errors |")
+print("|---|---|---|---|---|---|---|")
+for threads in sorted({t for _, t in runs}, key=int):
+    nginx_worst = max(r[1] for r in runs[("nginx", threads)])
+    for name, label in [("nginx", "nginx static file"), ("exporter", "exporter"),
+                        ("compare", "exporter (COMPARE_BIN)")]:
+        r = runs.get((name, threads))
+        if not r:
+            continue
+        worst = max(x[1] for x in r)
+        print(f"| {label} | {threads} | {', '.join(f'{x[0]:,.0f}' for x in r)} | "
+              f"{', '.join(f'{x[1]:,.0f}' for x in r)} | {worst:,.0f} | "
+              f"**{worst / nginx_worst:.2f}** | {sum(x[2] for x in r)} |")
 PY
 fi
 
