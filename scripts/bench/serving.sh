@@ -53,7 +53,8 @@ log "starting graph-sim with $APPS applications"
 start_sim "$WORK/sim.log" --applications "$APPS" --no-reports-throttle
 log "graph-sim at $SIM_URL"
 
-# wrk's summary: requests/s, p99 in ms, socket errors, non-2xx responses.
+# Runs wrk against $1 with Accept-Encoding $2 (none if empty) for $4 seconds into file $3;
+# $5 is the timeout (default 10s), $6 the number of wrk threads (default 1).
 run_wrk() {
     local url="$1" accept="$2" out="$3" seconds="$4" timeout="${5:-10s}" threads="${6:-1}"
     # A generous timeout: a 25 MB body on a busy 2-core machine can take over wrk's default
@@ -63,16 +64,20 @@ run_wrk() {
     wrk "${args[@]}" "$url" >"$out" 2>&1 || die "wrk failed; see $out"
 }
 
-# Prints "rps p99_ms errors requests" from a wrk output file.
+# Prints "rps p99_ms max_ms errors requests" from a wrk output file; errors are socket errors
+# (timeouts included) and non-2xx responses.
 parse_wrk() {
     python3 - "$1" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
+scale = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+def ms(match):
+    return float(match.group(1)) * scale[match.group(2)]
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
 requests = int(re.search(r"(\d+) requests in", text).group(1))
-m = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
-scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
-p99 = float(m.group(1)) * scale
+p99 = ms(re.search(r"^\s+99%\s+([\d.]+)(us|ms|s|m)\s*$", text, re.M))
+# Thread Stats: "Latency  avg  stdev  max  +/- stdev".
+top = ms(re.search(r"^\s+Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s|m)\s", text, re.M))
 errors = 0
 s = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
 if s:
@@ -80,29 +85,7 @@ if s:
 n = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
 if n:
     errors += int(n.group(1))
-print(f"{rps:.1f} {p99:.2f} {errors} {requests}")
-PY
-}
-
-# Prints "p99_ms max_ms errors requests" from a wrk output file.
-parse_tail() {
-    python3 - "$1" <<'PY'
-import re, sys
-text = open(sys.argv[1]).read()
-scale = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
-def ms(value, unit):
-    return float(value) * scale[unit]
-m = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s|m)\s*$", text, re.M)
-p99 = ms(*m.groups())
-# Thread Stats: "Latency  avg  stdev  max  +/- stdev".
-m = re.search(r"^\s+Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s|m)\s", text, re.M)
-top = ms(*m.groups())
-requests = int(re.search(r"(\d+) requests in", text).group(1))
-errors = 0
-s = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
-if s:
-    errors += sum(int(x) for x in s.groups())
-print(f"{p99:.0f} {top:.0f} {errors} {requests}")
+print(f"{rps:.1f} {p99:.2f} {top:.0f} {errors} {requests}")
 PY
 }
 
@@ -134,7 +117,7 @@ measure() {
                 "$cpu_before" "$(cpu_seconds "$pid")" "${line##* }")"
         fi
         line="$line $cpu_ms"
-        log "$name round $round: $line (req/s, p99 ms, errors, requests, CPU ms/request)"
+        log "$name round $round: $line (req/s, p99 ms, max ms, errors, requests, CPU ms/request)"
         if [[ -z "$best" ]] || python3 -c "import sys; sys.exit(0 if float('${line%% *}') > float('${best%% *}') else 1)"; then
             best="$line"
         fi
@@ -244,8 +227,8 @@ python3 -c "import sys; s, e, t = (float(x) for x in sys.argv[1:]); print(f'CPU 
 tail_round() {
     local name="$1" url="$2" round="$3" threads="$4" line
     run_wrk "$url" "" "$WORK/tail-$name.t$threads.$round.txt" "$TAIL_SECONDS" 30s "$threads"
-    line="$(parse_tail "$WORK/tail-$name.t$threads.$round.txt")"
-    log "tail $name, $threads wrk threads, round $round: $line (p99 ms, max ms, errors, requests)"
+    line="$(parse_wrk "$WORK/tail-$name.t$threads.$round.txt")"
+    log "tail $name, $threads wrk threads, round $round: $line (req/s, p99 ms, max ms, errors, requests)"
     echo "$name $threads $line" >>"$WORK/tail"
 }
 tail_rounds() {
@@ -273,7 +256,7 @@ python3 - "$WORK/results" "$SERIES" "$CRED" "$BYTES" "$GZ_BYTES" "$((polls_after
 import sys
 rows = {}
 for line in open(sys.argv[1]):
-    name, rps, p99, errors, _requests, cpu_ms = line.split()
+    name, rps, p99, _top, errors, _requests, cpu_ms = line.split()
     rows[name] = (float(rps), float(p99), int(errors), cpu_ms)
 series, cred, size, gz, polls = sys.argv[2:]
 print()
@@ -297,7 +280,7 @@ if ((TAIL_ROUNDS > 0)); then
 import sys
 runs = {}
 for line in open(sys.argv[1]):
-    name, threads, p99, top, errors, requests = line.split()
+    name, threads, _rps, p99, top, errors, requests = line.split()
     runs.setdefault((name, threads), []).append((float(p99), float(top), int(errors), int(requests)))
 print()
 print(f"The tail: identity, 16 connections, {sys.argv[2]} s rounds, nginx rounds interleaved "
